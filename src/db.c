@@ -1,0 +1,749 @@
+/*
+ * The db: keyspace operations, expiry and eviction.
+ *
+ * The root (kvmq_db_t) is the one block the host keeps a pointer to (in
+ * nginx, shpool->data); it holds the dict, the counters and the state of
+ * the shared random generator.  All workers run commands on it under one
+ * lock, so nothing here is atomic by itself.
+ *
+ * Expiry.  An entry's expire is an absolute time in ms; a key is expired
+ * when now > expire (Redis' rule).  Every lookup checks it and deletes an
+ * expired key on the spot (lazy expiry), so no command ever sees one.  The
+ * host's timer calls kvmq_db_cron(), which walks the dict with a scan
+ * cursor kept in the db and deletes what has expired, a bounded number of
+ * entries and microseconds per call: over successive ticks the walk
+ * covers the whole keyspace, so memory of keys nobody reads comes back
+ * too.  Nothing is walked when no key has a TTL.
+ *
+ * Eviction.  The zone is a fixed-size slab pool and kvmq_zalloc() learns
+ * it is full when an allocation fails.  Then, if the policy allows, it
+ * evicts one key chosen by sampling (Redis' approximate LRU/LFU: the best
+ * of a few random keys) and retries, up to a bound.  Keys named by the
+ * running command are never candidates, so a command's looked-up entries
+ * survive its own allocations.  LRU uses a seconds clock in entry->lru;
+ * LFU keeps Redis' logarithmic 8-bit counter in entry->lfu and its decay
+ * time (minutes) in entry->lru.
+ */
+
+#include <time.h>
+
+#include "db.h"
+
+
+#define KVMQ_EVICT_SAMPLES     5
+#define KVMQ_EVICT_CHAINS      16
+#define KVMQ_EVICT_MAX         1024
+#define KVMQ_LFU_INIT          5
+#define KVMQ_LFU_LOG_FACTOR    10
+#define KVMQ_LFU_DECAY_MIN     1
+#define KVMQ_CRON_BATCH        64
+
+
+static uint32_t
+kvmq_key_hash(kvmq_db_t *db, const kvmq_slice_t *key)
+{
+    return (uint32_t) kvmq_hash(key->data, key->len, db->seed);
+}
+
+
+kvmq_db_t *
+kvmq_db_create(const kvmq_alloc_t *a, const kvmq_db_conf_t *conf)
+{
+    kvmq_db_t   *db;
+    kvmq_ctx_t   c;
+
+    db = a->alloc(a->ctx, sizeof(kvmq_db_t));
+    if (db == NULL) {
+        return NULL;
+    }
+
+    memset(db, 0, sizeof(kvmq_db_t));
+    memset(&c, 0, sizeof(kvmq_ctx_t));
+
+    c.db = db;
+    c.alloc = a;
+
+    db->magic = KVMQ_DB_MAGIC;
+    db->version = KVMQ_DB_VERSION;
+    db->eviction = conf->eviction;
+
+    db->seed = conf->seed;
+    if (db->seed == 0) {
+        db->seed = (uint64_t) time(NULL) * 0x9e3779b97f4a7c15ULL
+                   ^ (uint64_t) (uintptr_t) db ^ (uint64_t) clock();
+    }
+
+    db->rng = db->seed | 1;
+
+    if (kvmq_dict_init(&c, &db->dict) != 0) {
+        a->free(a->ctx, db);
+        return NULL;
+    }
+
+    return db;
+}
+
+
+void
+kvmq_db_destroy(kvmq_db_t *db, const kvmq_alloc_t *a)
+{
+    kvmq_ctx_t  c;
+
+    memset(&c, 0, sizeof(kvmq_ctx_t));
+    c.db = db;
+    c.alloc = a;
+
+    kvmq_db_flush(&c);
+    kvmq_dict_free(&c, &db->dict);
+
+    a->free(a->ctx, db);
+}
+
+
+void
+kvmq_db_set_eviction(kvmq_db_t *db, kvmq_evict_e policy)
+{
+    db->eviction = policy;
+}
+
+
+kvmq_slice_t
+kvmq_entry_key(const kvmq_entry_t *e)
+{
+    kvmq_slice_t  s;
+
+    s.data = e->key;
+    s.len = e->klen;
+
+    return s;
+}
+
+
+int
+kvmq_entry_expired(kvmq_ctx_t *c, const kvmq_entry_t *e)
+{
+    return e->expire != 0 && c->now_ms > e->expire;
+}
+
+
+static uint32_t
+kvmq_lru_clock(kvmq_ctx_t *c)
+{
+    return (uint32_t) (c->now_ms / 1000);
+}
+
+
+static uint32_t
+kvmq_lfu_minutes(kvmq_ctx_t *c)
+{
+    return (uint32_t) (c->now_ms / 60000);
+}
+
+
+/* the LFU counter after decay: one step per KVMQ_LFU_DECAY_MIN idle */
+static unsigned
+kvmq_lfu_decayed(kvmq_ctx_t *c, const kvmq_entry_t *e)
+{
+    uint32_t  now, periods;
+
+    now = kvmq_lfu_minutes(c);
+    periods = (now >= e->lru) ? (now - e->lru) / KVMQ_LFU_DECAY_MIN : 0;
+
+    return (periods > e->lfu) ? 0 : e->lfu - periods;
+}
+
+
+static void
+kvmq_entry_access(kvmq_ctx_t *c, kvmq_entry_t *e)
+{
+    unsigned  counter;
+    double    r, p;
+
+    if (c->db->eviction != KVMQ_EVICT_ALLKEYS_LFU) {
+        e->lru = kvmq_lru_clock(c);
+        return;
+    }
+
+    counter = kvmq_lfu_decayed(c, e);
+
+    if (counter < 255) {
+        r = (double) (kvmq_random(c->db) >> 11) / 9007199254740992.0;
+        p = 1.0 / ((counter > KVMQ_LFU_INIT ? counter - KVMQ_LFU_INIT : 0)
+                   * KVMQ_LFU_LOG_FACTOR + 1);
+        if (r < p) {
+            counter++;
+        }
+    }
+
+    e->lfu = (uint8_t) counter;
+    e->lru = kvmq_lfu_minutes(c);
+}
+
+
+static kvmq_entry_t *
+kvmq_lookup(kvmq_ctx_t *c, const kvmq_slice_t *key)
+{
+    kvmq_entry_t  *e;
+
+    e = kvmq_dict_find(c, &c->db->dict, key->data, key->len,
+                       kvmq_key_hash(c->db, key));
+
+    if (e != NULL && kvmq_entry_expired(c, e)) {
+        kvmq_db_delete(c, e);
+        c->db->expired++;
+        return NULL;
+    }
+
+    return e;
+}
+
+
+kvmq_entry_t *
+kvmq_lookup_read(kvmq_ctx_t *c, const kvmq_slice_t *key)
+{
+    kvmq_entry_t  *e;
+
+    e = kvmq_lookup(c, key);
+
+    if (e == NULL) {
+        c->db->misses++;
+        return NULL;
+    }
+
+    c->db->hits++;
+    kvmq_entry_access(c, e);
+
+    return e;
+}
+
+
+kvmq_entry_t *
+kvmq_lookup_write(kvmq_ctx_t *c, const kvmq_slice_t *key)
+{
+    kvmq_entry_t  *e;
+
+    e = kvmq_lookup(c, key);
+
+    if (e != NULL) {
+        kvmq_entry_access(c, e);
+    }
+
+    return e;
+}
+
+
+static kvmq_entry_t *
+kvmq_entry_new(kvmq_ctx_t *c, const kvmq_slice_t *key)
+{
+    kvmq_entry_t  *e;
+
+    e = kvmq_zalloc(c, sizeof(kvmq_entry_t) + key->len);
+    if (e == NULL) {
+        return NULL;
+    }
+
+    memset(e, 0, sizeof(kvmq_entry_t));
+    memcpy(e->key, key->data, key->len);
+
+    e->klen = (uint32_t) key->len;
+    e->hash = kvmq_key_hash(c->db, key);
+
+    if (c->db->eviction == KVMQ_EVICT_ALLKEYS_LFU) {
+        e->lfu = KVMQ_LFU_INIT;
+        e->lru = kvmq_lfu_minutes(c);
+
+    } else {
+        e->lru = kvmq_lru_clock(c);
+    }
+
+    return e;
+}
+
+
+kvmq_entry_t *
+kvmq_db_add(kvmq_ctx_t *c, const kvmq_slice_t *key, kvmq_type_e type,
+    void *val)
+{
+    kvmq_entry_t  *e;
+
+    if (kvmq_dict_ready(c, &c->db->dict) != 0) {
+        return NULL;
+    }
+
+    e = kvmq_entry_new(c, key);
+    if (e == NULL) {
+        return NULL;
+    }
+
+    e->type = (uint8_t) type;
+    e->val = val;
+    e->cas = ++c->db->cas_seq;
+
+    kvmq_dict_link(c, &c->db->dict, e);
+
+    return e;
+}
+
+
+void
+kvmq_db_replace(kvmq_ctx_t *c, kvmq_entry_t *e, kvmq_type_e type, void *val)
+{
+    kvmq_value_free(c, (kvmq_type_e) e->type, e->val);
+
+    e->type = (uint8_t) type;
+    e->encoding = 0;
+    e->val = val;
+}
+
+
+void
+kvmq_db_delete(kvmq_ctx_t *c, kvmq_entry_t *e)
+{
+    kvmq_dict_unlink(&c->db->dict, e);
+
+    if (e->expire != 0) {
+        c->db->volatile_keys--;
+    }
+
+    kvmq_value_free(c, (kvmq_type_e) e->type, e->val);
+    kvmq_zfree(c, e);
+}
+
+
+kvmq_entry_t *
+kvmq_db_rename(kvmq_ctx_t *c, kvmq_entry_t *e, const kvmq_slice_t *newkey)
+{
+    kvmq_entry_t  *n;
+
+    if (kvmq_dict_ready(c, &c->db->dict) != 0) {
+        return NULL;
+    }
+
+    n = kvmq_entry_new(c, newkey);
+    if (n == NULL) {
+        return NULL;
+    }
+
+    n->val = e->val;
+    n->type = e->type;
+    n->encoding = e->encoding;
+    n->expire = e->expire;
+    n->lru = e->lru;
+    n->lfu = e->lfu;
+    n->cas = ++c->db->cas_seq;
+
+    kvmq_dict_unlink(&c->db->dict, e);
+    kvmq_zfree(c, e);
+
+    kvmq_dict_link(c, &c->db->dict, n);
+
+    return n;
+}
+
+
+void
+kvmq_db_set_expire(kvmq_ctx_t *c, kvmq_entry_t *e, int64_t when_ms)
+{
+    if (e->expire == 0 && when_ms != 0) {
+        c->db->volatile_keys++;
+
+    } else if (e->expire != 0 && when_ms == 0) {
+        c->db->volatile_keys--;
+    }
+
+    e->expire = when_ms;
+}
+
+
+void
+kvmq_db_touch_write(kvmq_ctx_t *c, kvmq_entry_t *e)
+{
+    e->cas = ++c->db->cas_seq;
+}
+
+
+int64_t
+kvmq_db_pttl(kvmq_ctx_t *c, kvmq_entry_t *e)
+{
+    int64_t  ttl;
+
+    if (e->expire == 0) {
+        return -1;
+    }
+
+    ttl = e->expire - c->now_ms;
+
+    return ttl < 0 ? 0 : ttl;
+}
+
+
+uint64_t
+kvmq_db_size(kvmq_db_t *db)
+{
+    return kvmq_dict_size(&db->dict);
+}
+
+
+static void
+kvmq_flush_entry(kvmq_ctx_t *c, kvmq_entry_t *e)
+{
+    kvmq_value_free(c, (kvmq_type_e) e->type, e->val);
+    kvmq_zfree(c, e);
+}
+
+
+void
+kvmq_db_flush(kvmq_ctx_t *c)
+{
+    kvmq_dict_clear(c, &c->db->dict, kvmq_flush_entry);
+
+    c->db->volatile_keys = 0;
+    c->db->sweep_cursor = 0;
+}
+
+
+kvmq_entry_t *
+kvmq_db_random(kvmq_ctx_t *c)
+{
+    unsigned       tries, len, i;
+    kvmq_entry_t  *head, *e;
+
+    for (tries = 0; tries < 100; tries++) {
+        head = kvmq_dict_random_chain(&c->db->dict, kvmq_random(c->db));
+        if (head == NULL) {
+            return NULL;
+        }
+
+        for (len = 0, e = head; e; e = e->next) {
+            len++;
+        }
+
+        i = (unsigned) (kvmq_random(c->db) % len);
+
+        for (e = head; i--; e = e->next) { /* void */ }
+
+        if (!kvmq_entry_expired(c, e)) {
+            return e;
+        }
+
+        kvmq_db_delete(c, e);
+        c->db->expired++;
+    }
+
+    return NULL;
+}
+
+
+typedef struct {
+    kvmq_ctx_t   *c;
+    void        (*fn)(void *arg, kvmq_entry_t *e);
+    void         *arg;
+    unsigned      n;
+} kvmq_scan_ctx_t;
+
+
+static void
+kvmq_scan_live(void *arg, kvmq_entry_t *e)
+{
+    kvmq_scan_ctx_t  *sc;
+
+    sc = arg;
+    sc->n++;
+
+    if (!kvmq_entry_expired(sc->c, e)) {
+        sc->fn(sc->arg, e);
+    }
+}
+
+
+uint64_t
+kvmq_db_scan(kvmq_ctx_t *c, uint64_t cursor, unsigned count,
+    void (*fn)(void *arg, kvmq_entry_t *e), void *arg)
+{
+    unsigned         iterations;
+    kvmq_scan_ctx_t  sc;
+
+    sc.c = c;
+    sc.fn = fn;
+    sc.arg = arg;
+    sc.n = 0;
+
+    if (count == 0) {
+        count = 10;
+    }
+
+    iterations = count * 10;
+
+    do {
+        cursor = kvmq_dict_scan(&c->db->dict, cursor, kvmq_scan_live, &sc);
+    } while (cursor != 0 && sc.n < count && --iterations);
+
+    return cursor;
+}
+
+
+/* ---- memory and eviction ----------------------------------------------- */
+
+
+static int
+kvmq_evictable(kvmq_ctx_t *c, const kvmq_entry_t *e)
+{
+    kvmq_slice_t  key;
+
+    if (c->db->eviction == KVMQ_EVICT_VOLATILE_LRU && e->expire == 0) {
+        return 0;
+    }
+
+    key = kvmq_entry_key(e);
+
+    return !kvmq_cmd_is_key(c, &key);
+}
+
+
+/* lower is a better victim */
+static uint64_t
+kvmq_evict_score(kvmq_ctx_t *c, const kvmq_entry_t *e)
+{
+    uint32_t  now;
+
+    if (c->db->eviction == KVMQ_EVICT_ALLKEYS_LFU) {
+        return kvmq_lfu_decayed(c, e);
+    }
+
+    now = kvmq_lru_clock(c);
+
+    return (uint64_t) UINT32_MAX - (now >= e->lru ? now - e->lru : 0);
+}
+
+
+static int
+kvmq_evict_one(kvmq_ctx_t *c)
+{
+    unsigned       chains, samples;
+    uint64_t       score, best_score;
+    kvmq_entry_t  *e, *best;
+
+    best = NULL;
+    best_score = UINT64_MAX;
+    samples = 0;
+
+    for (chains = 0;
+         chains < KVMQ_EVICT_CHAINS && samples < KVMQ_EVICT_SAMPLES;
+         chains++)
+    {
+        e = kvmq_dict_random_chain(&c->db->dict, kvmq_random(c->db));
+        if (e == NULL) {
+            break;
+        }
+
+        for ( /* void */ ; e && samples < KVMQ_EVICT_SAMPLES; e = e->next) {
+            if (!kvmq_evictable(c, e)) {
+                continue;
+            }
+
+            samples++;
+
+            if (kvmq_entry_expired(c, e)) {
+                /* an expired key is the best victim of all */
+                best = e;
+                best_score = 0;
+                samples = KVMQ_EVICT_SAMPLES;
+                break;
+            }
+
+            score = kvmq_evict_score(c, e);
+            if (score < best_score) {
+                best = e;
+                best_score = score;
+            }
+        }
+    }
+
+    if (best == NULL) {
+        return 0;
+    }
+
+    if (best->expire != 0 && kvmq_entry_expired(c, best)) {
+        c->db->expired++;
+
+    } else {
+        c->db->evicted++;
+    }
+
+    kvmq_db_delete(c, best);
+
+    return 1;
+}
+
+
+void *
+kvmq_zalloc(kvmq_ctx_t *c, size_t size)
+{
+    unsigned   n;
+    void      *p;
+
+    p = c->alloc->alloc(c->alloc->ctx, size);
+
+    if (p != NULL || c->db->eviction == KVMQ_EVICT_NOEVICTION) {
+        return p;
+    }
+
+    for (n = 0; n < KVMQ_EVICT_MAX; n++) {
+        if (!kvmq_evict_one(c)) {
+            return NULL;
+        }
+
+        p = c->alloc->alloc(c->alloc->ctx, size);
+        if (p != NULL) {
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+kvmq_zfree(kvmq_ctx_t *c, void *p)
+{
+    if (p != NULL) {
+        c->alloc->free(c->alloc->ctx, p);
+    }
+}
+
+
+/* ---- cron -------------------------------------------------------------- */
+
+
+typedef struct {
+    kvmq_ctx_t     *c;
+    kvmq_entry_t   *expired[KVMQ_CRON_BATCH];
+    unsigned        n;
+    unsigned        seen;
+} kvmq_sweep_t;
+
+
+static void
+kvmq_sweep_entry(void *arg, kvmq_entry_t *e)
+{
+    kvmq_sweep_t  *sw;
+
+    sw = arg;
+    sw->seen++;
+
+    if (sw->n < KVMQ_CRON_BATCH && kvmq_entry_expired(sw->c, e)) {
+        sw->expired[sw->n++] = e;
+    }
+}
+
+
+static int64_t
+kvmq_monotonic_us(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+
+unsigned
+kvmq_db_cron(kvmq_ctx_t *c, unsigned max_keys, int64_t budget_us)
+{
+    unsigned       i, total, seen;
+    int64_t        deadline;
+    kvmq_db_t     *db;
+    kvmq_sweep_t   sw;
+
+    db = c->db;
+    deadline = kvmq_monotonic_us() + budget_us;
+    total = 0;
+    seen = 0;
+
+    kvmq_dict_rehash_step(&db->dict, 100);
+    kvmq_dict_maybe_resize(c, &db->dict);
+
+    if (db->volatile_keys == 0) {
+        db->sweep_cursor = 0;
+        return 0;
+    }
+
+    sw.c = c;
+
+    while (seen < max_keys) {
+        sw.n = 0;
+        sw.seen = 0;
+
+        /* a chain with more expired entries than a batch keeps the rest
+         * until the walk comes round again; lookups still hide them */
+        db->sweep_cursor = kvmq_dict_scan(&db->dict, db->sweep_cursor,
+                                          kvmq_sweep_entry, &sw);
+
+        for (i = 0; i < sw.n; i++) {
+            kvmq_db_delete(c, sw.expired[i]);
+        }
+
+        db->expired += sw.n;
+        total += sw.n;
+        seen += sw.seen + 1;
+
+        if (db->sweep_cursor == 0 || db->volatile_keys == 0) {
+            break;
+        }
+
+        if (kvmq_monotonic_us() > deadline) {
+            break;
+        }
+    }
+
+    return total;
+}
+
+
+/* ---- statistics -------------------------------------------------------- */
+
+
+void
+kvmq_db_count_command(kvmq_db_t *db, unsigned id)
+{
+    db->commands++;
+
+    if (id < KVMQ_MAX_COMMANDS) {
+        db->cmd_calls[id]++;
+    }
+}
+
+
+void
+kvmq_db_stats(kvmq_db_t *db, kvmq_stats_t *st)
+{
+    st->keys = kvmq_dict_size(&db->dict);
+    st->volatile_keys = db->volatile_keys;
+    st->expired = db->expired;
+    st->evicted = db->evicted;
+    st->hits = db->hits;
+    st->misses = db->misses;
+    st->commands = db->commands;
+    st->buckets = db->dict.t[0].size + db->dict.t[1].size;
+    st->rehashing = db->dict.rehashidx >= 0;
+}
+
+
+void
+kvmq_db_command_stats(kvmq_db_t *db,
+    void (*fn)(void *arg, const char *name, uint64_t calls), void *arg)
+{
+    unsigned           i, n;
+    const kvmq_cmd_t  *cmd;
+
+    n = kvmq_cmd_count();
+
+    for (i = 0; i < n && i < KVMQ_MAX_COMMANDS; i++) {
+        cmd = kvmq_cmd_at(i);
+
+        if (db->cmd_calls[i] != 0) {
+            fn(arg, kvmq_cmd_name(cmd), db->cmd_calls[i]);
+        }
+    }
+}
