@@ -152,7 +152,8 @@ kvmq_cmd_lookup(const unsigned char *name, size_t len)
 
         d = 0;
         for (i = 0; i < len && i < n; i++) {
-            d = (unsigned char) (name[i] | 0x20) - (unsigned char) (s[i] | 0x20);
+            d = (unsigned char) (name[i] | 0x20)
+                - (unsigned char) (s[i] | 0x20);
             if (d != 0) {
                 break;
             }

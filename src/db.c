@@ -315,6 +315,29 @@ kvmq_db_rename(kvmq_ctx_t *c, kvmq_entry_t *e, const kvmq_slice_t *newkey)
 {
     kvmq_entry_t  *n;
 
+    n = kvmq_dict_find(c, &c->db->dict, newkey->data, newkey->len,
+                       kvmq_key_hash(c->db, newkey));
+
+    if (n != NULL) {
+        kvmq_value_free(c, (kvmq_type_e) n->type, n->val);
+
+        if (n->expire != 0) {
+            c->db->volatile_keys--;
+        }
+
+        n->val = e->val;
+        n->type = e->type;
+        n->encoding = e->encoding;
+        n->expire = e->expire;
+        n->cas = ++c->db->cas_seq;
+
+        /* e's share of volatile_keys passes to n */
+        kvmq_dict_unlink(&c->db->dict, e);
+        kvmq_zfree(c, e);
+
+        return n;
+    }
+
     if (kvmq_dict_ready(c, &c->db->dict) != 0) {
         return NULL;
     }

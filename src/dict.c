@@ -425,47 +425,63 @@ kvmq_dict_scan(kvmq_dict_t *d, uint64_t v,
 }
 
 
-/* the chain of a random non-empty bucket, or NULL after many misses */
+static kvmq_entry_t *
+kvmq_dict_slot(const kvmq_dict_t *d, uint64_t i)
+{
+    uint64_t  left;
+
+    /* buckets of t[0] below rehashidx are empty: number the rest of t[0]
+     * and then t[1] as one range */
+    if (d->rehashidx < 0) {
+        return *kvmq_bucket(&d->t[0], i & d->t[0].mask);
+    }
+
+    left = d->t[0].size - (uint64_t) d->rehashidx;
+
+    if (i < left) {
+        return *kvmq_bucket(&d->t[0], i + (uint64_t) d->rehashidx);
+    }
+
+    return *kvmq_bucket(&d->t[1], i - left);
+}
+
+
+/*
+ * The chain of a random non-empty bucket, or NULL when the dict is empty.
+ * After a few random misses (a sparse table the cron has not shrunk yet)
+ * it walks forward from the last pick, as Redis does, so it never gives
+ * up on a dict that has keys.
+ */
 kvmq_entry_t *
 kvmq_dict_random_chain(kvmq_dict_t *d, uint64_t r)
 {
-    unsigned             tries;
-    uint64_t             i, span;
-    kvmq_entry_t        *e;
-    const kvmq_table_t  *t;
+    unsigned       tries;
+    uint64_t       i, span;
+    kvmq_entry_t  *e;
 
     if (kvmq_dict_size(d) == 0) {
         return NULL;
     }
 
-    for (tries = 0; tries < 100; tries++) {
+    span = (d->rehashidx < 0)
+           ? d->t[0].size
+           : d->t[0].size - (uint64_t) d->rehashidx + d->t[1].size;
 
-        if (d->rehashidx >= 0) {
-            /* buckets below rehashidx in t[0] are empty */
-            span = d->t[0].size - (uint64_t) d->rehashidx + d->t[1].size;
-            i = r % span;
-
-            if (i < d->t[0].size - (uint64_t) d->rehashidx) {
-                t = &d->t[0];
-                i += (uint64_t) d->rehashidx;
-
-            } else {
-                t = &d->t[1];
-                i -= d->t[0].size - (uint64_t) d->rehashidx;
-            }
-
-        } else {
-            t = &d->t[0];
-            i = r & t->mask;
-        }
-
-        e = *kvmq_bucket(t, i);
+    for (tries = 0; tries < 32; tries++) {
+        e = kvmq_dict_slot(d, r % span);
         if (e != NULL) {
             return e;
         }
 
         r = r * 6364136223846793005ULL + 1442695040888963407ULL;
         r ^= r >> 29;
+    }
+
+    for (i = 0; i < span; i++) {
+        e = kvmq_dict_slot(d, (r + i) % span);
+        if (e != NULL) {
+            return e;
+        }
     }
 
     return NULL;

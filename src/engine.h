@@ -120,8 +120,10 @@ void kvmq_db_replace(kvmq_ctx_t *c, kvmq_entry_t *e, kvmq_type_e type,
 void kvmq_db_delete(kvmq_ctx_t *c, kvmq_entry_t *e);
 
 /*
- * Rename: move e's value and TTL under a new key name.  The target must
- * be absent (delete it first).  Returns NULL on NOMEM, e unchanged.
+ * Rename: move e's value and TTL under a new key name, replacing the
+ * value of the target if it exists (then nothing is allocated).  The
+ * names must differ.  Returns the entry now holding the value, or NULL
+ * on NOMEM with nothing changed.
  */
 kvmq_entry_t *kvmq_db_rename(kvmq_ctx_t *c, kvmq_entry_t *e,
     const kvmq_slice_t *newkey);

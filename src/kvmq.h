@@ -23,6 +23,9 @@
 #include <stdint.h>
 
 
+#define KVMQ_VERSION  "0.1.0"
+
+
 typedef struct kvmq_db_s       kvmq_db_t;
 typedef struct kvmq_ctx_s      kvmq_ctx_t;
 typedef struct kvmq_reply_s    kvmq_reply_t;
