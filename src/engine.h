@@ -185,6 +185,8 @@ kvmq_string_t *kvmq_string_new(kvmq_ctx_t *c, const unsigned char *data,
     size_t len, size_t cap);
 void kvmq_string_free(kvmq_ctx_t *c, kvmq_string_t *s);
 kvmq_slice_t kvmq_string_ctype(const kvmq_string_t *s);
+kvmq_string_t *kvmq_string_resize(kvmq_ctx_t *c, kvmq_string_t *s,
+    size_t newlen);
 
 
 /* ---- replies ----------------------------------------------------------- */
