@@ -92,6 +92,14 @@ static kvmq_cmd_t  kvmq_commands[] = {
     CMD("GETS",         gets,          2, R|F,     1,  1, 1),
     CMD("CAS",          cas,          -4, W|M,     1,  1, 1),
 
+    /* hash (t_hash.c) */
+
+    /* list (t_list.c) */
+
+    /* set (t_set.c) */
+
+    /* sorted set (t_zset.c) */
+
     /* server */
     CMD("PING",         ping,         -1, F,       0,  0, 0),
     CMD("ECHO",         echo,          2, F,       0,  0, 0),

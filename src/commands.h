@@ -71,6 +71,14 @@ KVMQ_CMD_PROTO(prepend);
 KVMQ_CMD_PROTO(gets);
 KVMQ_CMD_PROTO(cas);
 
+/* hash (t_hash.c) */
+
+/* list (t_list.c) */
+
+/* set (t_set.c) */
+
+/* sorted set (t_zset.c) */
+
 /* server (server.c) */
 KVMQ_CMD_PROTO(ping);
 KVMQ_CMD_PROTO(echo);
