@@ -318,6 +318,19 @@ kvmq_cmd_bitcount(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
     kvmq_entry_t   *e;
     kvmq_string_t  *s;
 
+    /* Redis looks the key up before it parses the range: a missing key
+     * counts 0 whatever follows */
+    e = kvmq_bit_lookup(c, &argv[1], &wrong);
+
+    if (wrong) {
+        return;
+    }
+
+    if (e == NULL) {
+        kvmq_reply_int(c, 0);
+        return;
+    }
+
     isbit = 0;
     start = 0;
     end = -1;
@@ -341,17 +354,6 @@ kvmq_cmd_bitcount(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 
     } else if (argc != 2) {
         kvmq_reply_syntax(c);
-        return;
-    }
-
-    e = kvmq_bit_lookup(c, &argv[1], &wrong);
-
-    if (wrong) {
-        return;
-    }
-
-    if (e == NULL) {
-        kvmq_reply_int(c, 0);
         return;
     }
 
@@ -436,6 +438,19 @@ kvmq_cmd_bitpos(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
         return;
     }
 
+    /* as in Redis: the bit, then the key, then the range */
+    e = kvmq_bit_lookup(c, &argv[1], &wrong);
+
+    if (wrong) {
+        return;
+    }
+
+    /* a missing key is an endless run of zeros */
+    if (e == NULL) {
+        kvmq_reply_int(c, bit ? -1 : 0);
+        return;
+    }
+
     isbit = 0;
     end_given = 0;
     start = 0;
@@ -466,18 +481,6 @@ kvmq_cmd_bitpos(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 
     } else if (argc != 3) {
         kvmq_reply_syntax(c);
-        return;
-    }
-
-    e = kvmq_bit_lookup(c, &argv[1], &wrong);
-
-    if (wrong) {
-        return;
-    }
-
-    /* a missing key is an endless run of zeros */
-    if (e == NULL) {
-        kvmq_reply_int(c, bit ? -1 : 0);
         return;
     }
 

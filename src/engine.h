@@ -238,8 +238,13 @@ int kvmq_arg_ll(kvmq_ctx_t *c, const kvmq_slice_t *a, long long *v);
 int kvmq_arg_ld(kvmq_ctx_t *c, const kvmq_slice_t *a, long double *v);
 int kvmq_arg_d(kvmq_ctx_t *c, const kvmq_slice_t *a, double *v);
 
-/* formatting; buf needs KVMQ_NUMBUF bytes; return the length */
+/*
+ * Formatting; buf needs KVMQ_NUMBUF bytes (KVMQ_LDBUF for kvmq_ld2str,
+ * whose fixed-point form of a huge long double has thousands of digits,
+ * as Redis prints it); return the length.
+ */
 #define KVMQ_NUMBUF  128
+#define KVMQ_LDBUF   (5 * 1024)
 size_t kvmq_ll2str(char *buf, long long v);
 size_t kvmq_ld2str(char *buf, long double v);    /* INCRBYFLOAT style */
 size_t kvmq_d2str(char *buf, double v);          /* scores: %.17g style */

@@ -685,8 +685,7 @@ kvmq_cmd_getex(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
     memset(&opt, 0, sizeof(kvmq_setopt_t));
 
     if (kvmq_setopt_parse(c, argc, argv, 2,
-                          KVMQ_SET_EXPIRY | KVMQ_SET_PERSIST, &opt) != 0
-        || kvmq_setopt_expire(c, &opt) != 0)
+                          KVMQ_SET_EXPIRY | KVMQ_SET_PERSIST, &opt) != 0)
     {
         return;
     }
@@ -698,6 +697,11 @@ kvmq_cmd_getex(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
             kvmq_reply_nil(c);
         }
 
+        return;
+    }
+
+    /* Redis checks the time only once it knows the key is a string */
+    if (kvmq_setopt_expire(c, &opt) != 0) {
         return;
     }
 
@@ -1326,7 +1330,7 @@ kvmq_cmd_decrby(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 void
 kvmq_cmd_incrbyfloat(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 {
-    char            buf[KVMQ_NUMBUF];
+    char            buf[KVMQ_LDBUF];
     size_t          len;
     long double     v, incr;
     kvmq_entry_t   *e;

@@ -301,12 +301,12 @@ kvmq_ld2str(char *buf, long double v)
      * 17 decimals: with a long double's 64-bit mantissa, rounding there
      * gives back most short decimals exactly as typed (10.5, not
      * 10.50000000000000000001).  The fixed form needs one byte per
-     * integral digit; past the buffer, exponent form says the same.
+     * integral digit: KVMQ_LDBUF holds the largest finite long double.
      */
-    n = snprintf(buf, KVMQ_NUMBUF, "%.17Lf", v);
+    n = snprintf(buf, KVMQ_LDBUF, "%.17Lf", v);
 
-    if (n < 0 || n >= KVMQ_NUMBUF) {
-        n = snprintf(buf, KVMQ_NUMBUF, "%.17Lg", v);
+    if (n < 0 || n >= KVMQ_LDBUF) {
+        n = snprintf(buf, KVMQ_LDBUF, "%.17Lg", v);
         return (n < 0) ? 0 : (size_t) n;
     }
 

@@ -1,2 +1,2 @@
 #!/bin/sh
-exec "$(dirname "$0")/../../build/unit/bits" "$@"
+exec "${KVMQ_UNIT_DIR:-$(dirname "$0")/../../build/unit}/bits" "$@"

@@ -1,2 +1,2 @@
 #!/bin/sh
-exec "$(dirname "$0")/../../build/unit/memcached" "$@"
+exec "${KVMQ_UNIT_DIR:-$(dirname "$0")/../../build/unit}/memcached" "$@"

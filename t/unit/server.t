@@ -1,2 +1,2 @@
 #!/bin/sh
-exec "$(dirname "$0")/../../build/unit/server" "$@"
+exec "${KVMQ_UNIT_DIR:-$(dirname "$0")/../../build/unit}/server" "$@"

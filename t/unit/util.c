@@ -186,7 +186,7 @@ test_str2float(void)
 static void
 ld2str_is(long double v, const char *expect)
 {
-    char    buf[KVMQ_NUMBUF];
+    char    buf[KVMQ_LDBUF];
     size_t  n;
 
     n = kvmq_ld2str(buf, v);
@@ -242,7 +242,11 @@ test_format(void)
     ld2str_is(-1e-20L, "0");
     ld2str_is(1e-20L, "0");
     ld2str_is(1e17L, "100000000000000000");
-    ld2str_is(1e200L, "1e+200");
+    ld2str_is(1e200L,
+        "100000000000000000002458586534161025661508068040050002887327"
+        "500487325785432383926208372890736129198739813658147359652238"
+        "566592960617854587787845326097835852628442219969983473365844"
+        "529789269081145212928");
     ld2str_is(INFINITY, "inf");
     ld2str_is(-INFINITY, "-inf");
 

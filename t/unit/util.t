@@ -1,2 +1,2 @@
 #!/bin/sh
-exec "$(dirname "$0")/../../build/unit/util" "$@"
+exec "${KVMQ_UNIT_DIR:-$(dirname "$0")/../../build/unit}/util" "$@"

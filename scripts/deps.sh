@@ -1,0 +1,66 @@
+#!/bin/sh
+# Install the Debian packages kvmq needs to build, test and benchmark:
+# only those missing, `apt-get update` only when something is missing,
+# nothing at all when everything is there.  Non-interactive (CI, no stdin).
+
+set -e
+
+PACKAGES="
+    build-essential gcc make perl curl
+    nginx nginx-dev libyajl-dev
+    libmojolicious-perl libredis-perl redis-server
+    cppcheck
+    wrk libnginx-mod-http-lua lua-resty-core
+"
+
+missing=
+for p in $PACKAGES; do
+    s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    if [ "$s" != installed ]; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    echo "make deps: all packages installed"
+    exit 0
+fi
+
+echo "make deps: installing$missing"
+
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=
+elif command -v sudo >/dev/null 2>&1; then
+    sudo="sudo -n"
+else
+    echo "make deps: not root and no sudo; install:$missing" >&2
+    exit 1
+fi
+
+apt="$sudo env DEBIAN_FRONTEND=noninteractive apt-get"
+
+# Debian's nginx and redis-server packages start their service on install.
+# Keep them from doing so (the machine may already use port 80 or 6379, and
+# a container has no init): policy-rc.d exit 101 = "action forbidden".
+# Only a policy-rc.d we created is removed afterwards.
+policy=/usr/sbin/policy-rc.d
+ours=
+if [ ! -e $policy ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null
+    $sudo chmod 755 $policy
+    ours=1
+fi
+cleanup() {
+    if [ -n "$ours" ]; then
+        $sudo rm -f $policy
+    fi
+}
+trap cleanup EXIT INT TERM
+
+$apt update -q
+# shellcheck disable=SC2086
+$apt install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    $missing < /dev/null
+
+echo "make deps: done"
