@@ -93,12 +93,89 @@ static kvmq_cmd_t  kvmq_commands[] = {
     CMD("CAS",          cas,          -4, W|M,     1,  1, 1),
 
     /* hash (t_hash.c) */
+    CMD("HSET",         hset,         -4, W|M|F,   1,  1, 1),
+    CMD("HSETNX",       hsetnx,        4, W|M|F,   1,  1, 1),
+    CMD("HMSET",        hmset,        -4, W|M|F,   1,  1, 1),
+    CMD("HGET",         hget,          3, R|F,     1,  1, 1),
+    CMD("HMGET",        hmget,        -3, R|F,     1,  1, 1),
+    CMD("HGETALL",      hgetall,       2, R,       1,  1, 1),
+    CMD("HLEN",         hlen,          2, R|F,     1,  1, 1),
+    CMD("HKEYS",        hkeys,         2, R,       1,  1, 1),
+    CMD("HVALS",        hvals,         2, R,       1,  1, 1),
+    CMD("HEXISTS",      hexists,       3, R|F,     1,  1, 1),
+    CMD("HDEL",         hdel,         -3, W|F,     1,  1, 1),
+    CMD("HINCRBY",      hincrby,       4, W|M|F,   1,  1, 1),
+    CMD("HINCRBYFLOAT", hincrbyfloat,  4, W|M|F,   1,  1, 1),
+    CMD("HSTRLEN",      hstrlen,       3, R|F,     1,  1, 1),
+    CMD("HSCAN",        hscan,        -3, R,       1,  1, 1),
+    CMD("HRANDFIELD",   hrandfield,   -2, R,       1,  1, 1),
 
     /* list (t_list.c) */
+    CMD("LPUSH",        lpush,        -3, W|M|F,   1,  1, 1),
+    CMD("RPUSH",        rpush,        -3, W|M|F,   1,  1, 1),
+    CMD("LPUSHX",       lpushx,       -3, W|M|F,   1,  1, 1),
+    CMD("RPUSHX",       rpushx,       -3, W|M|F,   1,  1, 1),
+    CMD("LLEN",         llen,          2, R|F,     1,  1, 1),
+    CMD("LINDEX",       lindex,        3, R,       1,  1, 1),
+    CMD("LSET",         lset,          4, W|M,     1,  1, 1),
+    CMD("LINSERT",      linsert,       5, W|M,     1,  1, 1),
+    CMD("LREM",         lrem,          4, W,       1,  1, 1),
+    CMD("LPOP",         lpop,         -2, W|F,     1,  1, 1),
+    CMD("RPOP",         rpop,         -2, W|F,     1,  1, 1),
+    CMD("LRANGE",       lrange,        4, R,       1,  1, 1),
+    CMD("LTRIM",        ltrim,         4, W,       1,  1, 1),
+    CMD("LPOS",         lpos,         -3, R,       1,  1, 1),
+    CMD("RPOPLPUSH",    rpoplpush,     3, W|M,     1,  2, 1),
+    CMD("LMOVE",        lmove,         5, W|M,     1,  2, 1),
 
     /* set (t_set.c) */
+    CMD("SADD",         sadd,         -3, W|M|F,   1,  1, 1),
+    CMD("SREM",         srem,         -3, W|F,     1,  1, 1),
+    CMD("SCARD",        scard,         2, R|F,     1,  1, 1),
+    CMD("SISMEMBER",    sismember,     3, R|F,     1,  1, 1),
+    CMD("SMISMEMBER",   smismember,   -3, R|F,     1,  1, 1),
+    CMD("SMEMBERS",     smembers,      2, R,       1,  1, 1),
+    CMD("SRANDMEMBER",  srandmember,  -2, R,       1,  1, 1),
+    CMD("SPOP",         spop,         -2, W|F,     1,  1, 1),
+    CMD("SMOVE",        smove,         4, W|F,     1,  2, 1),
+    CMD("SDIFF",        sdiff,        -2, R,       1, -1, 1),
+    CMD("SDIFFSTORE",   sdiffstore,   -3, W|M,     1, -1, 1),
+    CMD("SINTER",       sinter,       -2, R,       1, -1, 1),
+    CMD("SINTERSTORE",  sinterstore,  -3, W|M,     1, -1, 1),
+    /* numkeys: every argument from the first key on counts as a key */
+    CMD("SINTERCARD",   sintercard,   -3, R,       2, -1, 1),
+    CMD("SUNION",       sunion,       -2, R,       1, -1, 1),
+    CMD("SUNIONSTORE",  sunionstore,  -3, W|M,     1, -1, 1),
+    CMD("SSCAN",        sscan,        -3, R,       1,  1, 1),
 
-    /* sorted set (t_zset.c) */
+    /* sorted set (t_zset.c, t_zrange.c); the numkeys commands name only
+     * their destination here, as Redis' legacy key spec does */
+    CMD("ZADD",         zadd,         -4, W|M|F,   1,  1, 1),
+    CMD("ZINCRBY",      zincrby,       4, W|M|F,   1,  1, 1),
+    CMD("ZCARD",        zcard,         2, R|F,     1,  1, 1),
+    CMD("ZCOUNT",       zcount,        4, R|F,     1,  1, 1),
+    CMD("ZLEXCOUNT",    zlexcount,     4, R|F,     1,  1, 1),
+    CMD("ZSCORE",       zscore,        3, R|F,     1,  1, 1),
+    CMD("ZMSCORE",      zmscore,      -3, R|F,     1,  1, 1),
+    CMD("ZRANK",        zrank,         3, R|F,     1,  1, 1),
+    CMD("ZREVRANK",     zrevrank,      3, R|F,     1,  1, 1),
+    CMD("ZRANGE",       zrange,       -4, R,       1,  1, 1),
+    CMD("ZREVRANGE",    zrevrange,    -4, R,       1,  1, 1),
+    CMD("ZRANGEBYSCORE", zrangebyscore, -4, R,     1,  1, 1),
+    CMD("ZREVRANGEBYSCORE", zrevrangebyscore, -4, R, 1, 1, 1),
+    CMD("ZRANGEBYLEX",  zrangebylex,  -4, R,       1,  1, 1),
+    CMD("ZREVRANGEBYLEX", zrevrangebylex, -4, R,   1,  1, 1),
+    CMD("ZREM",         zrem,         -3, W|F,     1,  1, 1),
+    CMD("ZREMRANGEBYRANK", zremrangebyrank, 4, W,  1,  1, 1),
+    CMD("ZREMRANGEBYSCORE", zremrangebyscore, 4, W, 1, 1, 1),
+    CMD("ZREMRANGEBYLEX", zremrangebylex, 4, W,    1,  1, 1),
+    CMD("ZPOPMIN",      zpopmin,      -2, W|F,     1,  1, 1),
+    CMD("ZPOPMAX",      zpopmax,      -2, W|F,     1,  1, 1),
+    CMD("ZUNIONSTORE",  zunionstore,  -4, W|M,     1,  1, 1),
+    CMD("ZINTERSTORE",  zinterstore,  -4, W|M,     1,  1, 1),
+    CMD("ZDIFFSTORE",   zdiffstore,   -4, W|M,     1,  1, 1),
+    CMD("ZSCAN",        zscan,        -3, R,       1,  1, 1),
+
 
     /* server */
     CMD("PING",         ping,         -1, F,       0,  0, 0),
@@ -118,6 +195,8 @@ static kvmq_cmd_t  kvmq_commands[] = {
 #define KVMQ_NCOMMANDS  (sizeof(kvmq_commands) / sizeof(kvmq_commands[0]))
 
 static int  kvmq_commands_sorted;
+
+static void kvmq_cmd_arity_error(kvmq_ctx_t *c, const kvmq_cmd_t *cmd);
 
 
 static int
@@ -261,6 +340,35 @@ kvmq_cmd_is_key(const kvmq_ctx_t *c, const kvmq_slice_t *key)
 }
 
 
+/*
+ * The arity error, for the dispatcher and for commands whose argument
+ * count has a shape (pairs) the table cannot say; Redis words it with the
+ * command in lower case.
+ */
+void
+kvmq_reply_arity(kvmq_ctx_t *c)
+{
+    kvmq_cmd_arity_error(c, c->cmd);
+}
+
+
+static void
+kvmq_cmd_arity_error(kvmq_ctx_t *c, const kvmq_cmd_t *cmd)
+{
+    size_t  i;
+    char    name[32];
+
+    for (i = 0; i < sizeof(name) - 1 && cmd->name[i]; i++) {
+        name[i] = (char) (cmd->name[i] | 0x20);
+    }
+
+    name[i] = '\0';
+
+    kvmq_reply_error(c, KVMQ_ERR_BADREQ,
+                     "wrong number of arguments for '%s' command", name);
+}
+
+
 kvmq_err_e
 kvmq_exec(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 {
@@ -283,9 +391,7 @@ kvmq_exec(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
     }
 
     if (!kvmq_cmd_arity_ok(cmd, argc)) {
-        kvmq_reply_error(c, KVMQ_ERR_BADREQ,
-                         "wrong number of arguments for '%s' command",
-                         cmd->name);
+        kvmq_cmd_arity_error(c, cmd);
         return c->reply->err;
     }
 

@@ -72,12 +72,103 @@ KVMQ_CMD_PROTO(gets);
 KVMQ_CMD_PROTO(cas);
 
 /* hash (t_hash.c) */
+KVMQ_CMD_PROTO(hset);
+KVMQ_CMD_PROTO(hsetnx);
+KVMQ_CMD_PROTO(hmset);
+KVMQ_CMD_PROTO(hget);
+KVMQ_CMD_PROTO(hmget);
+KVMQ_CMD_PROTO(hgetall);
+KVMQ_CMD_PROTO(hlen);
+KVMQ_CMD_PROTO(hkeys);
+KVMQ_CMD_PROTO(hvals);
+KVMQ_CMD_PROTO(hexists);
+KVMQ_CMD_PROTO(hdel);
+KVMQ_CMD_PROTO(hincrby);
+KVMQ_CMD_PROTO(hincrbyfloat);
+KVMQ_CMD_PROTO(hstrlen);
+KVMQ_CMD_PROTO(hscan);
+KVMQ_CMD_PROTO(hrandfield);
 
 /* list (t_list.c) */
+KVMQ_CMD_PROTO(lpush);
+KVMQ_CMD_PROTO(rpush);
+KVMQ_CMD_PROTO(lpushx);
+KVMQ_CMD_PROTO(rpushx);
+KVMQ_CMD_PROTO(llen);
+KVMQ_CMD_PROTO(lindex);
+KVMQ_CMD_PROTO(lset);
+KVMQ_CMD_PROTO(linsert);
+KVMQ_CMD_PROTO(lrem);
+KVMQ_CMD_PROTO(lpop);
+KVMQ_CMD_PROTO(rpop);
+KVMQ_CMD_PROTO(lrange);
+KVMQ_CMD_PROTO(ltrim);
+KVMQ_CMD_PROTO(lpos);
+KVMQ_CMD_PROTO(rpoplpush);
+KVMQ_CMD_PROTO(lmove);
+
+/*
+ * The engine half of the blocking pops (see t_list.c): pop or move if
+ * the source key exists (replying as LPOP/RPOP with count < 0 for one
+ * item, with with_key as BLPOP's [key, item]), else reply nothing and
+ * return 0 so the door can park the request.
+ */
+int kvmq_list_try_pop(kvmq_ctx_t *c, const kvmq_slice_t *key, int where,
+    long long count, int with_key);
+int kvmq_list_try_move(kvmq_ctx_t *c, const kvmq_slice_t *src,
+    const kvmq_slice_t *dst, int from, int to);
 
 /* set (t_set.c) */
+KVMQ_CMD_PROTO(sadd);
+KVMQ_CMD_PROTO(srem);
+KVMQ_CMD_PROTO(scard);
+KVMQ_CMD_PROTO(sismember);
+KVMQ_CMD_PROTO(smismember);
+KVMQ_CMD_PROTO(smembers);
+KVMQ_CMD_PROTO(srandmember);
+KVMQ_CMD_PROTO(spop);
+KVMQ_CMD_PROTO(smove);
+KVMQ_CMD_PROTO(sdiff);
+KVMQ_CMD_PROTO(sdiffstore);
+KVMQ_CMD_PROTO(sinter);
+KVMQ_CMD_PROTO(sinterstore);
+KVMQ_CMD_PROTO(sintercard);
+KVMQ_CMD_PROTO(sunion);
+KVMQ_CMD_PROTO(sunionstore);
+KVMQ_CMD_PROTO(sscan);
 
-/* sorted set (t_zset.c) */
+/* sorted set (t_zset.c, t_zrange.c) */
+KVMQ_CMD_PROTO(zadd);
+KVMQ_CMD_PROTO(zincrby);
+KVMQ_CMD_PROTO(zcard);
+KVMQ_CMD_PROTO(zcount);
+KVMQ_CMD_PROTO(zlexcount);
+KVMQ_CMD_PROTO(zscore);
+KVMQ_CMD_PROTO(zmscore);
+KVMQ_CMD_PROTO(zrank);
+KVMQ_CMD_PROTO(zrevrank);
+KVMQ_CMD_PROTO(zrange);
+KVMQ_CMD_PROTO(zrevrange);
+KVMQ_CMD_PROTO(zrangebyscore);
+KVMQ_CMD_PROTO(zrevrangebyscore);
+KVMQ_CMD_PROTO(zrangebylex);
+KVMQ_CMD_PROTO(zrevrangebylex);
+KVMQ_CMD_PROTO(zrem);
+KVMQ_CMD_PROTO(zremrangebyrank);
+KVMQ_CMD_PROTO(zremrangebyscore);
+KVMQ_CMD_PROTO(zremrangebylex);
+KVMQ_CMD_PROTO(zpopmin);
+KVMQ_CMD_PROTO(zpopmax);
+KVMQ_CMD_PROTO(zunionstore);
+KVMQ_CMD_PROTO(zinterstore);
+KVMQ_CMD_PROTO(zdiffstore);
+KVMQ_CMD_PROTO(zscan);
+
+/* BZPOPMIN/BZPOPMAX's engine half: as kvmq_list_try_pop (max: the high
+ * end; with_key: [key, [[member, score] ...]]) */
+int kvmq_zset_try_pop(kvmq_ctx_t *c, const kvmq_slice_t *key, int max,
+    long long count, int with_key);
+
 
 /* server (server.c) */
 KVMQ_CMD_PROTO(ping);

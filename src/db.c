@@ -94,6 +94,7 @@ kvmq_db_destroy(kvmq_db_t *db, const kvmq_alloc_t *a)
     c.alloc = a;
 
     kvmq_db_flush(&c);
+    kvmq_lazyfree_drain(&c);
     kvmq_dict_free(&c, &db->dict);
 
     a->free(a->ctx, db);
@@ -599,30 +600,37 @@ kvmq_evict_one(kvmq_ctx_t *c)
 }
 
 
+/*
+ * Values being freed lazily give their memory back first (a bounded
+ * amount per allocation, see lazyfree.c); then, if the policy allows,
+ * keys are evicted.  An evicted big value joins the lazy queue too, and
+ * the next round frees from it.
+ */
 void *
 kvmq_zalloc(kvmq_ctx_t *c, size_t size)
 {
-    unsigned   n;
+    unsigned   n, rounds;
     void      *p;
 
-    p = c->alloc->alloc(c->alloc->ctx, size);
+    rounds = 0;
 
-    if (p != NULL || c->db->eviction == KVMQ_EVICT_NOEVICTION) {
-        return p;
-    }
-
-    for (n = 0; n < KVMQ_EVICT_MAX; n++) {
-        if (!kvmq_evict_one(c)) {
-            return NULL;
-        }
-
+    for (n = 0; /* void */ ; /* void */ ) {
         p = c->alloc->alloc(c->alloc->ctx, size);
         if (p != NULL) {
             return p;
         }
-    }
 
-    return NULL;
+        if (kvmq_lazyfree_reclaim(c, &rounds)) {
+            continue;
+        }
+
+        if (c->db->eviction == KVMQ_EVICT_NOEVICTION
+            || n++ >= KVMQ_EVICT_MAX
+            || !kvmq_evict_one(c))
+        {
+            return NULL;
+        }
+    }
 }
 
 
@@ -684,6 +692,8 @@ kvmq_db_cron(kvmq_ctx_t *c, unsigned max_keys, int64_t budget_us)
     total = 0;
     seen = 0;
 
+    kvmq_lazyfree_cron(c, budget_us);
+
     kvmq_dict_rehash_step(&db->dict, 100);
     kvmq_dict_maybe_resize(c, &db->dict);
 
@@ -735,6 +745,28 @@ kvmq_db_count_command(kvmq_db_t *db, unsigned id)
     if (id < KVMQ_MAX_COMMANDS) {
         db->cmd_calls[id]++;
     }
+}
+
+
+void
+kvmq_db_signal_ready(kvmq_ctx_t *c, kvmq_entry_t *e)
+{
+    c->db->ready_seq++;
+    c->db->ready_hash = e->hash;
+}
+
+
+uint64_t
+kvmq_db_ready_seq(kvmq_db_t *db)
+{
+    return db->ready_seq;
+}
+
+
+uint64_t
+kvmq_db_lazyfree_pending(kvmq_db_t *db)
+{
+    return db->lazy.blocks;
 }
 
 

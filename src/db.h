@@ -40,6 +40,27 @@ typedef struct {
 } kvmq_dict_t;
 
 
+/*
+ * Values handed to lazyfree.c: a FIFO of small job blocks, each naming a
+ * value (by type tag) whose blocks are freed a bounded number per step.
+ */
+typedef struct kvmq_lazy_job_s  kvmq_lazy_job_t;
+
+struct kvmq_lazy_job_s {
+    kvmq_lazy_job_t    *next;
+    void               *val;
+    uint32_t            type;       /* kvmq_type_e */
+};
+
+typedef struct {
+    kvmq_lazy_job_t    *head;
+    kvmq_lazy_job_t    *tail;
+    uint64_t            values;     /* jobs queued */
+    uint64_t            blocks;     /* blocks they held when queued */
+    uint64_t            freed;      /* blocks freed lazily, ever */
+} kvmq_lazy_t;
+
+
 struct kvmq_db_s {
     uint32_t            magic;
     uint32_t            version;
@@ -60,6 +81,15 @@ struct kvmq_db_s {
     uint64_t            misses;
     uint64_t            commands;
     uint64_t            cmd_calls[KVMQ_MAX_COMMANDS];
+
+    /* lazyfree.c: big values waiting to be freed in bounded steps */
+    kvmq_lazy_t         lazy;
+
+    /* blocking pops (a later door): bumped whenever a list or sorted set
+     * gets items, with the hash of the last key that did */
+    uint64_t            ready_seq;
+    uint32_t            ready_hash;
+
 };
 
 
@@ -88,5 +118,18 @@ int kvmq_cmd_is_key(const kvmq_ctx_t *c, const kvmq_slice_t *key);
 
 /* db.c */
 void kvmq_db_count_command(kvmq_db_t *db, unsigned id);
+
+/* a list or sorted set key got items (see t_list.c on blocking pops) */
+void kvmq_db_signal_ready(kvmq_ctx_t *c, kvmq_entry_t *e);
+
+/* object.c: free a value at once, whatever its size */
+void kvmq_value_free_now(kvmq_ctx_t *c, kvmq_type_e type, void *val);
+
+/* lazyfree.c */
+int kvmq_lazyfree_defer(kvmq_ctx_t *c, kvmq_type_e type, void *val);
+unsigned kvmq_lazyfree_step(kvmq_ctx_t *c, unsigned budget);
+int kvmq_lazyfree_reclaim(kvmq_ctx_t *c, unsigned *rounds);
+void kvmq_lazyfree_cron(kvmq_ctx_t *c, int64_t budget_us);
+void kvmq_lazyfree_drain(kvmq_ctx_t *c);
 
 #endif /* KVMQ_DB_H */

@@ -137,7 +137,7 @@ void kvmq_db_touch_write(kvmq_ctx_t *c, kvmq_entry_t *e);
 /* remaining ms, or -1 when the key has no expiry */
 int64_t kvmq_db_pttl(kvmq_ctx_t *c, kvmq_entry_t *e);
 
-/* drop every key (incrementally freed values are a later refinement) */
+/* drop every key; big values go to the lazy-free queue (lazyfree.c) */
 void kvmq_db_flush(kvmq_ctx_t *c);
 
 uint64_t kvmq_db_size(kvmq_db_t *db);
@@ -215,6 +215,7 @@ void kvmq_reply_nomem(kvmq_ctx_t *c);            /* NOMEM */
 void kvmq_reply_syntax(kvmq_ctx_t *c);           /* BADREQ syntax error */
 void kvmq_reply_not_int(kvmq_ctx_t *c);          /* BADREQ not an integer */
 void kvmq_reply_not_float(kvmq_ctx_t *c);        /* BADREQ not a float */
+void kvmq_reply_arity(kvmq_ctx_t *c);            /* BADREQ wrong arity */
 
 
 /* ---- arguments and numbers (util.c) ------------------------------------ */

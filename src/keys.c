@@ -112,9 +112,9 @@ kvmq_cmd_del(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 
 
 /*
- * Redis frees big values of UNLINK in a background thread.  A zone has no
- * thread of its own and values are freed when the key is deleted, so
- * UNLINK is DEL until kvmq_db_delete() learns to free incrementally.
+ * Redis frees big values of UNLINK in a background thread.  Here every
+ * delete already hands big values to the lazy-free queue (lazyfree.c)
+ * that the cron drains in bounded steps, so UNLINK and DEL are the same.
  */
 void
 kvmq_cmd_unlink(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
@@ -758,8 +758,9 @@ kvmq_cmd_dbsize(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 
 
 /*
- * ASYNC is accepted for compatibility and runs synchronously: values are
- * freed as they are unlinked (see UNLINK).
+ * ASYNC and SYNC are accepted for compatibility and mean the same: keys
+ * are unlinked at once and big values go to the lazy-free queue (see
+ * UNLINK), so the lock is never held for the whole keyspace's values.
  */
 void
 kvmq_cmd_flushall(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)

@@ -210,6 +210,18 @@ typedef struct {
 
 void kvmq_db_stats(kvmq_db_t *db, kvmq_stats_t *st);
 
+/*
+ * Blocks of deleted big values still waiting to be freed by the cron
+ * (lazyfree.c); a host may run the cron more often while this is not 0.
+ */
+uint64_t kvmq_db_lazyfree_pending(kvmq_db_t *db);
+
+/*
+ * Bumped whenever a list or sorted set gets items: a door holding
+ * blocked pops compares it after each batch to know when to retry them.
+ */
+uint64_t kvmq_db_ready_seq(kvmq_db_t *db);
+
 /* per-command call counters: call fn for each command run at least once */
 void kvmq_db_command_stats(kvmq_db_t *db,
     void (*fn)(void *arg, const char *name, uint64_t calls), void *arg);

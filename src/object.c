@@ -7,7 +7,10 @@
  * behaviour; a new type adds a case here.
  */
 
-#include "engine.h"
+#include "aggr.h"
+#include "db.h"
+#include "quicklist.h"
+#include "zset.h"
 
 
 const char *
@@ -37,9 +40,37 @@ kvmq_value_free(kvmq_ctx_t *c, kvmq_type_e type, void *val)
         return;
     }
 
+    /* big values are freed in bounded steps by the cron (lazyfree.c) */
+    if (kvmq_lazyfree_defer(c, type, val)) {
+        return;
+    }
+
+    kvmq_value_free_now(c, type, val);
+}
+
+
+void
+kvmq_value_free_now(kvmq_ctx_t *c, kvmq_type_e type, void *val)
+{
     switch (type) {
     case KVMQ_TYPE_STRING:
         kvmq_string_free(c, val);
+        break;
+
+    case KVMQ_TYPE_HASH:
+        kvmq_hash_free(c, val);
+        break;
+
+    case KVMQ_TYPE_SET:
+        kvmq_set_free(c, val);
+        break;
+
+    case KVMQ_TYPE_LIST:
+        kvmq_list_free(c, val);
+        break;
+
+    case KVMQ_TYPE_ZSET:
+        kvmq_zset_free(c, val);
         break;
 
     default:
@@ -59,6 +90,18 @@ kvmq_value_size(kvmq_type_e type, const void *val)
     case KVMQ_TYPE_STRING:
         s = val;
         return sizeof(kvmq_string_t) + s->cap + s->ctlen;
+
+    case KVMQ_TYPE_HASH:
+        return kvmq_hash_bytes(val);
+
+    case KVMQ_TYPE_SET:
+        return kvmq_set_bytes(val);
+
+    case KVMQ_TYPE_LIST:
+        return kvmq_list_bytes(val);
+
+    case KVMQ_TYPE_ZSET:
+        return kvmq_zset_bytes(val);
 
     default:
         return 0;

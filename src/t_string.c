@@ -869,9 +869,7 @@ kvmq_str_mset(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv, int nx)
     kvmq_string_t   *stack[KVMQ_MSET_STACK], **vals;
 
     if (argc % 2 == 0) {
-        kvmq_reply_error(c, KVMQ_ERR_BADREQ,
-                         "wrong number of arguments for '%s' command",
-                         c->cmd ? kvmq_cmd_name(c->cmd) : "mset");
+        kvmq_reply_arity(c);
         return;
     }
 

@@ -108,7 +108,7 @@ err_is(cmd('["R0VU","!!"]', '?encoding=base64'), 400, 'BADREQ',
 err_is(cmd('["NOSUCH","x"]'), 400, 'BADREQ', "unknown command 'NOSUCH'",
        'unknown command');
 err_is(cmd('["GET"]'), 400, 'BADREQ',
-       "wrong number of arguments for 'GET' command", 'wrong arity');
+       "wrong number of arguments for 'get' command", 'wrong arity');
 err_is(cmd('["INCR","k"]'), 400, 'BADREQ',
        'value is not an integer or out of range', 'INCR of a string');
 err_is(cmd('[]'), 400, 'BADREQ', 'empty command', 'empty array');
@@ -196,7 +196,7 @@ is($t->http(GET => '/kvmq/cmd/ping')->body, '"PONG"', 'names in any case');
 err_is($t->http(GET => '/kvmq/cmd/NOSUCH'), 400, 'BADREQ',
        "unknown command 'NOSUCH'", 'GET /cmd unknown');
 err_is($t->http(GET => '/kvmq/cmd/GET/nokey/extra'), 400, 'BADREQ',
-       "wrong number of arguments for 'GET' command", 'GET /cmd arity');
+       "wrong number of arguments for 'get' command", 'GET /cmd arity');
 
 # methods
 $r = $t->http(GET => '/kvmq/cmd');

@@ -491,7 +491,7 @@ test_mset(void)
     is("MSET a 1 b 2", "+OK");
     is("MGET a b c", "[\"1\",\"2\",nil]");
     is("MSET a 1 b", "!BADREQ");
-    tap_is_str(h->errmsg, "wrong number of arguments for 'MSET' command",
+    tap_is_str(h->errmsg, "wrong number of arguments for 'mset' command",
                "  ... message");
     is("MSET a", "!BADREQ");
     is("MGET a b", "[\"1\",\"2\"]");
