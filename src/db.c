@@ -2,14 +2,14 @@
  * The db: keyspace operations, expiry and eviction.
  *
  * The root (kvmq_db_t) is the one block the host keeps a pointer to (in
- * nginx, shpool->data); it holds the dict, the counters and the state of
- * the shared random generator.  All workers run commands on it under one
- * lock, so nothing here is atomic by itself.
+ * nginx, shpool->data); it holds the keyspace table (htable.c), the
+ * counters and the state of the shared random generator.  All workers
+ * run commands on it under one lock, so nothing here is atomic by itself.
  *
  * Expiry.  An entry's expire is an absolute time in ms; a key is expired
  * when now > expire (Redis' rule).  Every lookup checks it and deletes an
  * expired key on the spot (lazy expiry), so no command ever sees one.  The
- * host's timer calls kvmq_db_cron(), which walks the dict with a scan
+ * host's timer calls kvmq_db_cron(), which walks the table with a scan
  * cursor kept in the db and deletes what has expired, a bounded number of
  * entries and microseconds per call: over successive ticks the walk
  * covers the whole keyspace, so memory of keys nobody reads comes back
@@ -31,7 +31,7 @@
 
 
 #define KVMQ_EVICT_SAMPLES     5
-#define KVMQ_EVICT_CHAINS      16
+#define KVMQ_EVICT_PICKS       64
 #define KVMQ_EVICT_MAX         1024
 #define KVMQ_LFU_INIT          5
 #define KVMQ_LFU_LOG_FACTOR    10
@@ -39,10 +39,23 @@
 #define KVMQ_CRON_BATCH        64
 
 
-static uint32_t
-kvmq_key_hash(kvmq_db_t *db, const kvmq_slice_t *key)
+static kvmq_slice_t
+kvmq_entry_hkey(const kvmq_hnode_t *n)
 {
-    return (uint32_t) kvmq_hash(key->data, key->len, db->seed);
+    return kvmq_entry_key((const kvmq_entry_t *) n);
+}
+
+
+/* how the keyspace table (htable.c) reads an entry's key */
+static const kvmq_htype_t  kvmq_key_type = { kvmq_entry_hkey };
+
+#define kvmq_entry_of(n)  ((kvmq_entry_t *) (n))
+
+
+static uint64_t
+kvmq_key_hash(kvmq_db_t *db, const unsigned char *key, size_t len)
+{
+    return kvmq_hash(key, len, db->seed);
 }
 
 
@@ -75,10 +88,12 @@ kvmq_db_create(const kvmq_alloc_t *a, const kvmq_db_conf_t *conf)
 
     db->rng = db->seed | 1;
 
-    if (kvmq_dict_init(&c, &db->dict) != 0) {
+    if (kvmq_htable_init(&c, &db->keys, KVMQ_HT_MIN) != 0) {
         a->free(a->ctx, db);
         return NULL;
     }
+
+    db->keys.flags = KVMQ_HT_CRON_SHRINK;
 
     return db;
 }
@@ -95,7 +110,7 @@ kvmq_db_destroy(kvmq_db_t *db, const kvmq_alloc_t *a)
 
     kvmq_db_flush(&c);
     kvmq_lazyfree_drain(&c);
-    kvmq_dict_free(&c, &db->dict);
+    kvmq_htable_free(&c, &db->keys);
 
     a->free(a->ctx, db);
 }
@@ -186,8 +201,10 @@ kvmq_lookup(kvmq_ctx_t *c, const kvmq_slice_t *key)
 {
     kvmq_entry_t  *e;
 
-    e = kvmq_dict_find(c, &c->db->dict, key->data, key->len,
-                       kvmq_key_hash(c->db, key));
+    e = kvmq_entry_of(kvmq_htable_find(c, &c->db->keys, &kvmq_key_type,
+                                       key->data, key->len,
+                                       kvmq_key_hash(c->db, key->data,
+                                                     key->len)));
 
     if (e != NULL && kvmq_entry_expired(c, e)) {
         kvmq_db_delete(c, e);
@@ -238,16 +255,17 @@ kvmq_entry_new(kvmq_ctx_t *c, const kvmq_slice_t *key)
 {
     kvmq_entry_t  *e;
 
-    e = kvmq_zalloc(c, sizeof(kvmq_entry_t) + key->len);
+    /* the key starts right after the last field, not at the padded
+     * sizeof: a byte or more off every entry, and a size class for some */
+    e = kvmq_zalloc(c, offsetof(kvmq_entry_t, key) + key->len);
     if (e == NULL) {
         return NULL;
     }
 
-    memset(e, 0, sizeof(kvmq_entry_t));
+    memset(e, 0, offsetof(kvmq_entry_t, key));
     memcpy(e->key, key->data, key->len);
 
     e->klen = (uint32_t) key->len;
-    e->hash = kvmq_key_hash(c->db, key);
 
     if (c->db->eviction == KVMQ_EVICT_ALLKEYS_LFU) {
         e->lfu = KVMQ_LFU_INIT;
@@ -265,9 +283,10 @@ kvmq_entry_t *
 kvmq_db_add(kvmq_ctx_t *c, const kvmq_slice_t *key, kvmq_type_e type,
     void *val)
 {
+    uint64_t       hash;
     kvmq_entry_t  *e;
 
-    if (kvmq_dict_ready(c, &c->db->dict) != 0) {
+    if (kvmq_htable_ready(c, &c->db->keys) != 0) {
         return NULL;
     }
 
@@ -280,7 +299,10 @@ kvmq_db_add(kvmq_ctx_t *c, const kvmq_slice_t *key, kvmq_type_e type,
     e->val = val;
     e->cas = ++c->db->cas_seq;
 
-    kvmq_dict_link(c, &c->db->dict, e);
+    /* nothing allocates between reserve and link (htable.h) */
+    hash = kvmq_key_hash(c->db, key->data, key->len);
+    (void) kvmq_htable_reserve(c, &c->db->keys, &kvmq_key_type, hash);
+    kvmq_htable_link(&c->db->keys, &e->node, hash);
 
     return e;
 }
@@ -297,10 +319,18 @@ kvmq_db_replace(kvmq_ctx_t *c, kvmq_entry_t *e, kvmq_type_e type, void *val)
 }
 
 
+static void
+kvmq_db_unlink(kvmq_ctx_t *c, kvmq_entry_t *e)
+{
+    kvmq_htable_unlink(c, &c->db->keys, &e->node,
+                       kvmq_key_hash(c->db, e->key, e->klen));
+}
+
+
 void
 kvmq_db_delete(kvmq_ctx_t *c, kvmq_entry_t *e)
 {
-    kvmq_dict_unlink(&c->db->dict, e);
+    kvmq_db_unlink(c, e);
 
     if (e->expire != 0) {
         c->db->volatile_keys--;
@@ -314,10 +344,12 @@ kvmq_db_delete(kvmq_ctx_t *c, kvmq_entry_t *e)
 kvmq_entry_t *
 kvmq_db_rename(kvmq_ctx_t *c, kvmq_entry_t *e, const kvmq_slice_t *newkey)
 {
+    uint64_t       hash;
     kvmq_entry_t  *n;
 
-    n = kvmq_dict_find(c, &c->db->dict, newkey->data, newkey->len,
-                       kvmq_key_hash(c->db, newkey));
+    hash = kvmq_key_hash(c->db, newkey->data, newkey->len);
+    n = kvmq_entry_of(kvmq_htable_find(c, &c->db->keys, &kvmq_key_type,
+                                       newkey->data, newkey->len, hash));
 
     if (n != NULL) {
         kvmq_value_free(c, (kvmq_type_e) n->type, n->val);
@@ -333,13 +365,13 @@ kvmq_db_rename(kvmq_ctx_t *c, kvmq_entry_t *e, const kvmq_slice_t *newkey)
         n->cas = ++c->db->cas_seq;
 
         /* e's share of volatile_keys passes to n */
-        kvmq_dict_unlink(&c->db->dict, e);
+        kvmq_db_unlink(c, e);
         kvmq_zfree(c, e);
 
         return n;
     }
 
-    if (kvmq_dict_ready(c, &c->db->dict) != 0) {
+    if (kvmq_htable_ready(c, &c->db->keys) != 0) {
         return NULL;
     }
 
@@ -356,10 +388,11 @@ kvmq_db_rename(kvmq_ctx_t *c, kvmq_entry_t *e, const kvmq_slice_t *newkey)
     n->lfu = e->lfu;
     n->cas = ++c->db->cas_seq;
 
-    kvmq_dict_unlink(&c->db->dict, e);
+    kvmq_db_unlink(c, e);
     kvmq_zfree(c, e);
 
-    kvmq_dict_link(c, &c->db->dict, n);
+    (void) kvmq_htable_reserve(c, &c->db->keys, &kvmq_key_type, hash);
+    kvmq_htable_link(&c->db->keys, &n->node, hash);
 
     return n;
 }
@@ -404,13 +437,17 @@ kvmq_db_pttl(kvmq_ctx_t *c, kvmq_entry_t *e)
 uint64_t
 kvmq_db_size(kvmq_db_t *db)
 {
-    return kvmq_dict_size(&db->dict);
+    return kvmq_htable_size(&db->keys);
 }
 
 
 static void
-kvmq_flush_entry(kvmq_ctx_t *c, kvmq_entry_t *e)
+kvmq_flush_entry(kvmq_ctx_t *c, kvmq_hnode_t *n)
 {
+    kvmq_entry_t  *e;
+
+    e = kvmq_entry_of(n);
+
     kvmq_value_free(c, (kvmq_type_e) e->type, e->val);
     kvmq_zfree(c, e);
 }
@@ -419,7 +456,7 @@ kvmq_flush_entry(kvmq_ctx_t *c, kvmq_entry_t *e)
 void
 kvmq_db_flush(kvmq_ctx_t *c)
 {
-    kvmq_dict_clear(c, &c->db->dict, kvmq_flush_entry);
+    kvmq_htable_clear(c, &c->db->keys, kvmq_flush_entry);
 
     c->db->volatile_keys = 0;
     c->db->sweep_cursor = 0;
@@ -429,22 +466,15 @@ kvmq_db_flush(kvmq_ctx_t *c)
 kvmq_entry_t *
 kvmq_db_random(kvmq_ctx_t *c)
 {
-    unsigned       tries, len, i;
-    kvmq_entry_t  *head, *e;
+    unsigned       tries;
+    kvmq_entry_t  *e;
 
     for (tries = 0; tries < 100; tries++) {
-        head = kvmq_dict_random_chain(&c->db->dict, kvmq_random(c->db));
-        if (head == NULL) {
+        e = kvmq_entry_of(kvmq_htable_random(&c->db->keys,
+                                             kvmq_random(c->db)));
+        if (e == NULL) {
             return NULL;
         }
-
-        for (len = 0, e = head; e; e = e->next) {
-            len++;
-        }
-
-        i = (unsigned) (kvmq_random(c->db) % len);
-
-        for (e = head; i--; e = e->next) { /* void */ }
 
         if (!kvmq_entry_expired(c, e)) {
             return e;
@@ -467,11 +497,13 @@ typedef struct {
 
 
 static void
-kvmq_scan_live(void *arg, kvmq_entry_t *e)
+kvmq_scan_live(void *arg, kvmq_hnode_t *n)
 {
+    kvmq_entry_t     *e;
     kvmq_scan_ctx_t  *sc;
 
     sc = arg;
+    e = kvmq_entry_of(n);
     sc->n++;
 
     if (!kvmq_entry_expired(sc->c, e)) {
@@ -499,7 +531,8 @@ kvmq_db_scan(kvmq_ctx_t *c, uint64_t cursor, unsigned count,
     iterations = count * 10;
 
     do {
-        cursor = kvmq_dict_scan(&c->db->dict, cursor, kvmq_scan_live, &sc);
+        cursor = kvmq_htable_scan(&c->db->keys, cursor, kvmq_scan_live,
+                                  &sc);
     } while (cursor != 0 && sc.n < count && --iterations);
 
     return cursor;
@@ -543,7 +576,7 @@ kvmq_evict_score(kvmq_ctx_t *c, const kvmq_entry_t *e)
 static int
 kvmq_evict_one(kvmq_ctx_t *c)
 {
-    unsigned       chains, samples;
+    unsigned       picks, samples;
     uint64_t       score, best_score;
     kvmq_entry_t  *e, *best;
 
@@ -551,35 +584,34 @@ kvmq_evict_one(kvmq_ctx_t *c)
     best_score = UINT64_MAX;
     samples = 0;
 
-    for (chains = 0;
-         chains < KVMQ_EVICT_CHAINS && samples < KVMQ_EVICT_SAMPLES;
-         chains++)
+    /* a few random keys, the best victim of those that may go; more
+     * picks than samples, for volatile-lru among keys without a TTL */
+    for (picks = 0;
+         picks < KVMQ_EVICT_PICKS && samples < KVMQ_EVICT_SAMPLES;
+         picks++)
     {
-        e = kvmq_dict_random_chain(&c->db->dict, kvmq_random(c->db));
+        e = kvmq_entry_of(kvmq_htable_random(&c->db->keys,
+                                             kvmq_random(c->db)));
         if (e == NULL) {
             break;
         }
 
-        for ( /* void */ ; e && samples < KVMQ_EVICT_SAMPLES; e = e->next) {
-            if (!kvmq_evictable(c, e)) {
-                continue;
-            }
+        if (!kvmq_evictable(c, e)) {
+            continue;
+        }
 
-            samples++;
+        samples++;
 
-            if (kvmq_entry_expired(c, e)) {
-                /* an expired key is the best victim of all */
-                best = e;
-                best_score = 0;
-                samples = KVMQ_EVICT_SAMPLES;
-                break;
-            }
+        if (kvmq_entry_expired(c, e)) {
+            /* an expired key is the best victim of all */
+            best = e;
+            break;
+        }
 
-            score = kvmq_evict_score(c, e);
-            if (score < best_score) {
-                best = e;
-                best_score = score;
-            }
+        score = kvmq_evict_score(c, e);
+        if (score < best_score) {
+            best = e;
+            best_score = score;
         }
     }
 
@@ -655,11 +687,13 @@ typedef struct {
 
 
 static void
-kvmq_sweep_entry(void *arg, kvmq_entry_t *e)
+kvmq_sweep_entry(void *arg, kvmq_hnode_t *n)
 {
+    kvmq_entry_t  *e;
     kvmq_sweep_t  *sw;
 
     sw = arg;
+    e = kvmq_entry_of(n);
     sw->seen++;
 
     if (sw->n < KVMQ_CRON_BATCH && kvmq_entry_expired(sw->c, e)) {
@@ -694,8 +728,9 @@ kvmq_db_cron(kvmq_ctx_t *c, unsigned max_keys, int64_t budget_us)
 
     kvmq_lazyfree_cron(c, budget_us);
 
-    kvmq_dict_rehash_step(&db->dict, 100);
-    kvmq_dict_maybe_resize(c, &db->dict);
+    /* the keyspace table shrinks on deletes; the cron moves a rehash on
+     * when no traffic does */
+    kvmq_htable_cron(c, &db->keys, &kvmq_key_type, 100);
 
     if (db->volatile_keys == 0) {
         db->sweep_cursor = 0;
@@ -710,7 +745,7 @@ kvmq_db_cron(kvmq_ctx_t *c, unsigned max_keys, int64_t budget_us)
 
         /* a chain with more expired entries than a batch keeps the rest
          * until the walk comes round again; lookups still hide them */
-        db->sweep_cursor = kvmq_dict_scan(&db->dict, db->sweep_cursor,
+        db->sweep_cursor = kvmq_htable_scan(&db->keys, db->sweep_cursor,
                                           kvmq_sweep_entry, &sw);
 
         for (i = 0; i < sw.n; i++) {
@@ -752,7 +787,7 @@ void
 kvmq_db_signal_ready(kvmq_ctx_t *c, kvmq_entry_t *e)
 {
     c->db->ready_seq++;
-    c->db->ready_hash = e->hash;
+    c->db->ready_hash = (uint32_t) kvmq_key_hash(c->db, e->key, e->klen);
 }
 
 
@@ -773,15 +808,15 @@ kvmq_db_lazyfree_pending(kvmq_db_t *db)
 void
 kvmq_db_stats(kvmq_db_t *db, kvmq_stats_t *st)
 {
-    st->keys = kvmq_dict_size(&db->dict);
+    st->keys = kvmq_htable_size(&db->keys);
     st->volatile_keys = db->volatile_keys;
     st->expired = db->expired;
     st->evicted = db->evicted;
     st->hits = db->hits;
     st->misses = db->misses;
     st->commands = db->commands;
-    st->buckets = db->dict.t[0].size + db->dict.t[1].size;
-    st->rehashing = db->dict.rehashidx >= 0;
+    st->buckets = db->keys.t[0].size + db->keys.t[1].size;
+    st->rehashing = db->keys.rehashidx >= 0;
 }
 
 

@@ -1,44 +1,18 @@
 /*
- * The db root and the keyspace dict, shared by db.c (keyspace, expiry,
- * eviction), dict.c (the hash table) and command.c (statistics).
+ * The db root, shared by db.c (keyspace, expiry, eviction), the types
+ * and command.c (statistics).
  */
 
 #ifndef KVMQ_DB_H
 #define KVMQ_DB_H
 
 #include "engine.h"
+#include "htable.h"
 
 
 #define KVMQ_DB_MAGIC         0x6b766d71u     /* "kvmq" */
-#define KVMQ_DB_VERSION       1
+#define KVMQ_DB_VERSION       2
 #define KVMQ_MAX_COMMANDS     512
-
-/* bucket arrays are split in pages of this many pointers (one slab page) */
-#define KVMQ_DICT_PAGE        512
-
-
-/*
- * One hash table: size buckets (a power of two), stored as an array of
- * pages so that no single allocation is larger than a slab page plus a
- * small directory, whatever the key count.
- */
-typedef struct {
-    kvmq_entry_t     ***pages;      /* size / KVMQ_DICT_PAGE pages, or one */
-    uint64_t            size;       /* 0 = not allocated */
-    uint64_t            mask;
-    uint64_t            used;
-} kvmq_table_t;
-
-/*
- * Two tables while rehashing, Redis style: every lookup or insert moves
- * one bucket from t[0] to t[1]; rehashidx is the next bucket of t[0] to
- * move, -1 when not rehashing.  New keys go to t[1] while rehashing.
- */
-typedef struct {
-    kvmq_table_t        t[2];
-    int64_t             rehashidx;
-} kvmq_dict_t;
-
 
 /*
  * Values handed to lazyfree.c: a FIFO of small job blocks, each naming a
@@ -65,7 +39,7 @@ struct kvmq_db_s {
     uint32_t            magic;
     uint32_t            version;
 
-    kvmq_dict_t         dict;
+    kvmq_htable_t       keys;         /* the keyspace: kvmq_entry_t */
 
     uint32_t            eviction;     /* kvmq_evict_e */
     uint64_t            seed;
@@ -92,23 +66,6 @@ struct kvmq_db_s {
 
 };
 
-
-/* dict.c */
-int kvmq_dict_init(kvmq_ctx_t *c, kvmq_dict_t *d);
-int kvmq_dict_ready(kvmq_ctx_t *c, kvmq_dict_t *d);
-kvmq_entry_t *kvmq_dict_find(kvmq_ctx_t *c, kvmq_dict_t *d,
-    const unsigned char *key, size_t len, uint32_t hash);
-void kvmq_dict_link(kvmq_ctx_t *c, kvmq_dict_t *d, kvmq_entry_t *e);
-void kvmq_dict_unlink(kvmq_dict_t *d, kvmq_entry_t *e);
-void kvmq_dict_rehash_step(kvmq_dict_t *d, unsigned buckets);
-void kvmq_dict_maybe_resize(kvmq_ctx_t *c, kvmq_dict_t *d);
-void kvmq_dict_free(kvmq_ctx_t *c, kvmq_dict_t *d);
-void kvmq_dict_clear(kvmq_ctx_t *c, kvmq_dict_t *d,
-    void (*free_entry)(kvmq_ctx_t *c, kvmq_entry_t *e));
-uint64_t kvmq_dict_size(const kvmq_dict_t *d);
-uint64_t kvmq_dict_scan(kvmq_dict_t *d, uint64_t cursor,
-    void (*fn)(void *arg, kvmq_entry_t *e), void *arg);
-kvmq_entry_t *kvmq_dict_random_chain(kvmq_dict_t *d, uint64_t r);
 
 /* command.c */
 unsigned kvmq_cmd_count(void);

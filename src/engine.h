@@ -37,21 +37,27 @@ typedef enum {
 
 
 /*
- * A keyspace entry: one slab block holding the key bytes inline.  The
- * dict chains entries through "next"; "val" points at the type's value
+ * A keyspace entry: one slab block holding the key bytes inline (from
+ * offsetof(key), not sizeof: no padding).  The keyspace table (htable.c)
+ * chains entries through "node"; "val" points at the type's value
  * object.  expire is absolute ms since epoch, 0 for none.  cas changes on
  * every write to the key (memcached gets/cas, HTTP ETag).  lru is the
  * LRU clock (s) for LRU policies, or the LFU decay time (min) with lfu as
  * the logarithmic counter.
  */
 typedef struct kvmq_entry_s  kvmq_entry_t;
+typedef struct kvmq_hnode_s  kvmq_hnode_t;
+
+/* the chain link of the intrusive hash tables (htable.h) */
+struct kvmq_hnode_s {
+    kvmq_hnode_t       *next;
+};
 
 struct kvmq_entry_s {
-    kvmq_entry_t       *next;
+    kvmq_hnode_t        node;       /* first: the keyspace table's link */
     void               *val;
     int64_t             expire;
     uint64_t            cas;
-    uint32_t            hash;
     uint32_t            lru;
     uint32_t            klen;
     uint8_t             type;

@@ -323,6 +323,87 @@ kvmq_ht_start_resize(kvmq_ctx_t *c, kvmq_htable_t *ht, uint64_t want)
 }
 
 
+/*
+ * Hand every node to fn (which frees it) and start over with an empty
+ * table: FLUSHALL of the keyspace.  O(nodes), like Redis' FLUSHALL SYNC;
+ * the big values behind the nodes go to the lazy-free queue.
+ */
+void
+kvmq_htable_clear(kvmq_ctx_t *c, kvmq_htable_t *ht,
+    void (*fn)(kvmq_ctx_t *c, kvmq_hnode_t *n))
+{
+    int             i;
+    uint32_t        flags;
+    uint64_t        b;
+    kvmq_hnode_t   *n, *next, **slot;
+
+    for (i = 0; i < 2; i++) {
+        for (b = 0; b < ht->t[i].size; b++) {
+            slot = kvmq_ht_slot(&ht->t[i], b);
+
+            if (slot == NULL) {
+                /* a page the rehash walk already emptied and freed */
+                b = (b / KVMQ_HT_PAGE + 1) * KVMQ_HT_PAGE - 1;
+                continue;
+            }
+
+            for (n = *slot; n != NULL; n = next) {
+                next = n->next;
+                fn(c, n);
+            }
+
+            *slot = NULL;
+        }
+
+        ht->t[i].used = 0;
+    }
+
+    flags = ht->flags;
+
+    kvmq_htable_free(c, ht);
+
+    /* if even the smallest table does not fit now, the next write
+     * tries again (kvmq_htable_ready) */
+    (void) kvmq_htable_init(c, ht, KVMQ_HT_MIN);
+
+    ht->flags = flags;
+}
+
+
+/* a table emptied by a failed kvmq_htable_clear() gets one again */
+int
+kvmq_htable_ready(kvmq_ctx_t *c, kvmq_htable_t *ht)
+{
+    int       rc;
+    uint32_t  flags;
+
+    if (ht->t[0].size != 0 || ht->rehashidx >= 0) {
+        return 0;
+    }
+
+    flags = ht->flags;
+    rc = kvmq_htable_init(c, ht, KVMQ_HT_MIN);
+    ht->flags = flags;
+
+    return rc;
+}
+
+
+void
+kvmq_htable_cron(kvmq_ctx_t *c, kvmq_htable_t *ht,
+    const kvmq_htype_t *type, unsigned n)
+{
+    if (ht->rehashidx >= 0) {
+        kvmq_ht_rehash_step(c, ht, type, n);
+
+    } else if (ht->t[0].size > KVMQ_HT_MIN
+               && ht->t[0].used < ht->t[0].size / 8)
+    {
+        kvmq_ht_start_resize(c, ht, ht->t[0].used * 2);
+    }
+}
+
+
 kvmq_hnode_t *
 kvmq_htable_find(kvmq_ctx_t *c, kvmq_htable_t *ht, const kvmq_htype_t *type,
     const void *key, size_t len, uint64_t hash)
@@ -423,7 +504,8 @@ kvmq_htable_unlink(kvmq_ctx_t *c, kvmq_htable_t *ht, kvmq_hnode_t *n,
 
 unlinked:
 
-    if (ht->rehashidx < 0 && ht->t[0].size > KVMQ_HT_MIN
+    if (ht->rehashidx < 0 && !(ht->flags & KVMQ_HT_CRON_SHRINK)
+        && ht->t[0].size > KVMQ_HT_MIN
         && ht->t[0].used < ht->t[0].size / 8)
     {
         kvmq_ht_start_resize(c, ht, ht->t[0].used * 2);

@@ -1,6 +1,6 @@
 /*
- * A generic intrusive hash table for the members of aggregate values
- * (sorted-set members; hash fields and set members may use it too).
+ * A generic intrusive hash table: the keyspace (db.c) and the members of
+ * aggregate values (hash fields, set members, sorted-set members).
  *
  * Intrusive: a node is the caller's own block, whose first field is a
  * kvmq_hnode_t (the chain link), so a member costs one pointer in its
@@ -46,11 +46,7 @@
 #define KVMQ_HT_MIN     4
 
 
-typedef struct kvmq_hnode_s  kvmq_hnode_t;
-
-struct kvmq_hnode_s {
-    kvmq_hnode_t      *next;
-};
+/* kvmq_hnode_t, the chain link, is in engine.h: entries embed it too */
 
 typedef struct {
     kvmq_slice_t     (*key)(const kvmq_hnode_t *n);
@@ -65,7 +61,15 @@ typedef struct {
 typedef struct {
     kvmq_htab_t        t[2];
     int64_t            rehashidx;  /* next bucket of t[0]; -1 = none */
+    uint32_t           flags;
 } kvmq_htable_t;
+
+/*
+ * Shrink only from kvmq_htable_cron(), never on unlink: for the keyspace,
+ * whose deletes come from the evictor in the middle of other commands
+ * and whose shrink Redis leaves to its cron too.
+ */
+#define KVMQ_HT_CRON_SHRINK  0x01
 
 
 /* an empty table sized for about hint nodes; -1 on NOMEM */
@@ -93,6 +97,16 @@ void kvmq_htable_link(kvmq_htable_t *ht, kvmq_hnode_t *n, uint64_t hash);
 /* unlink a node known to be in the table; never fails */
 void kvmq_htable_unlink(kvmq_ctx_t *c, kvmq_htable_t *ht, kvmq_hnode_t *n,
     uint64_t hash);
+
+/* hand every node to fn and start again empty; fn frees the node */
+void kvmq_htable_clear(kvmq_ctx_t *c, kvmq_htable_t *ht,
+    void (*fn)(kvmq_ctx_t *c, kvmq_hnode_t *n));
+int kvmq_htable_ready(kvmq_ctx_t *c, kvmq_htable_t *ht);
+
+/* the cron's share: move up to n buckets of a rehash in progress, or
+ * start shrinking a table less than an eighth full */
+void kvmq_htable_cron(kvmq_ctx_t *c, kvmq_htable_t *ht,
+    const kvmq_htype_t *type, unsigned n);
 
 uint64_t kvmq_htable_scan(kvmq_htable_t *ht, uint64_t cursor,
     void (*fn)(void *arg, kvmq_hnode_t *n), void *arg);

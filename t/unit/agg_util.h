@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "../../src/db.h"
 
 
 static th_t  *h;
@@ -84,11 +85,17 @@ run(const char *line)
 }
 
 
-/* every pending lazy free done, so that h->used is exact */
+/*
+ * Every pending lazy free done and no keyspace rehash under way, so that
+ * h->used is exact: a lookup of the command under test would otherwise
+ * finish a rehash and free the old table's buckets.
+ */
 static inline void
 drain(void)
 {
-    while (kvmq_db_lazyfree_pending(h->db) != 0) {
+    while (kvmq_db_lazyfree_pending(h->db) != 0
+           || h->db->keys.rehashidx >= 0)
+    {
         (void) kvmq_db_cron(&h->ctx, 1000, 100000);
     }
 }

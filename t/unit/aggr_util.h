@@ -68,6 +68,11 @@ au_settle(th_t *h, const char *key)
     kvmq_entry_t       *e;
     kvmq_aggr_table_t  *t;
 
+    /* the keyspace table too: its rehash would move on in the lookups */
+    while (h->db->keys.rehashidx >= 0) {
+        (void) kvmq_db_cron(&h->ctx, 1000, 100000);
+    }
+
     for (i = 0; i < 1000000; i++) {
         e = au_entry(h, key);
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the keyspace core: dict growth and shrink with
+ * Unit tests of the keyspace core: table growth and shrink with
  * incremental rehash, the scan guarantee across resizes, lazy and active
  * expiry, eviction by policy, NOMEM without leaks, flush.
  *
@@ -67,7 +67,7 @@ test_grow_shrink(void)
             missing++;
         }
 
-        if (h->db->dict.rehashidx >= 0) {
+        if (h->db->keys.rehashidx >= 0) {
             seen_rehash++;
 
             /* every key so far must be found mid-rehash */
@@ -94,8 +94,8 @@ test_grow_shrink(void)
     }
 
     tap_is_int(missing, 0, "all keys found after growth");
-    tap_ok(h->db->dict.t[0].size >= N, "table grew to %llu buckets",
-           (unsigned long long) h->db->dict.t[0].size);
+    tap_ok(h->db->keys.t[0].size >= N, "table grew to %llu buckets",
+           (unsigned long long) h->db->keys.t[0].size);
 
     for (i = 0; i < N; i++) {
         if (i % 50 != 0) {
@@ -107,9 +107,9 @@ test_grow_shrink(void)
         (void) kvmq_db_cron(&h->ctx, 1000, 100000);
     }
 
-    tap_ok(h->db->dict.t[0].size < N / 4 && h->db->dict.rehashidx < 0,
+    tap_ok(h->db->keys.t[0].size < N / 4 && h->db->keys.rehashidx < 0,
            "table shrank to %llu buckets",
-           (unsigned long long) h->db->dict.t[0].size);
+           (unsigned long long) h->db->keys.t[0].size);
 
     for (i = 0, missing = 0; i < N; i += 50) {
         if (find(h, i) == NULL) {
@@ -135,10 +135,19 @@ typedef struct {
 static void
 mark(void *arg, kvmq_entry_t *e)
 {
+    char      buf[32];
     unsigned  i;
     seen_t   *s = arg;
 
-    if (sscanf((const char *) e->key, "key:%u", &i) == 1 && i < 2 * N) {
+    /* the key is not NUL-terminated */
+    if (e->klen >= sizeof(buf)) {
+        return;
+    }
+
+    memcpy(buf, e->key, e->klen);
+    buf[e->klen] = '\0';
+
+    if (sscanf(buf, "key:%u", &i) == 1 && i < 2 * N) {
         s->seen[i] = 1;
     }
 }
@@ -277,8 +286,8 @@ test_nomem(void)
 
     kvmq_db_flush(&h->ctx);
     tap_is_int((long long) h->used,
-               (long long) (sizeof(kvmq_db_t) + 16 * sizeof(void *)
-                            + sizeof(void *)),
+               (long long) (sizeof(kvmq_db_t)
+                            + KVMQ_HT_MIN * sizeof(void *)),
                "flush frees all but the root and an empty table");
 
     th_free(h);

@@ -290,10 +290,10 @@ test_scan_guarantee(void)
     uint64_t             start_size, max_size;
     unsigned long long   cursor;
     int                  grow_seen, shrink_seen, shrink_done;
-    kvmq_dict_t         *d;
+    kvmq_htable_t       *d;
 
     h = th_new(0, KVMQ_EVICT_NOEVICTION);
-    d = &h->db->dict;
+    d = &h->db->keys;
 
     for (i = 0; i < STABLE; i++) {
         run(h, "SET stable:%u v", i);
