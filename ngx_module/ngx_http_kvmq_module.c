@@ -255,8 +255,23 @@ ngx_http_kvmq_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     zone = shm_zone->data;
 
     if (ozone) {
-        zone->shpool = ozone->shpool;
-        zone->db = ozone->db;
+        /*
+         * The same memory, mapped at the same address.  Read it through
+         * shm.addr and the root's own header, not through ozone: after a
+         * reload that loaded another build of the module, ozone's layout
+         * may not be ours, and the db's may not be either.
+         */
+        zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+        zone->db = zone->shpool->data;
+
+        if (!kvmq_db_compatible(zone->db)) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "kvmq_zone \"%V\" holds data of another kvmq "
+                          "version: stop and start nginx to upgrade",
+                          &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+
         ngx_http_kvmq_zone_seam(zone);
 
         /* nobody else runs engine code while the master initialises */

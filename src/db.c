@@ -99,6 +99,14 @@ kvmq_db_create(const kvmq_alloc_t *a, const kvmq_db_conf_t *conf)
 }
 
 
+int
+kvmq_db_compatible(const kvmq_db_t *db)
+{
+    return db != NULL && db->magic == KVMQ_DB_MAGIC
+           && db->version == KVMQ_DB_VERSION;
+}
+
+
 void
 kvmq_db_destroy(kvmq_db_t *db, const kvmq_alloc_t *a)
 {

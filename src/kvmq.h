@@ -157,6 +157,12 @@ typedef struct {
  */
 kvmq_db_t *kvmq_db_create(const kvmq_alloc_t *a, const kvmq_db_conf_t *conf);
 
+/*
+ * Whether a db root found in a kept zone has this engine's layout (its
+ * magic and layout version); a reload must not read another one.
+ */
+int kvmq_db_compatible(const kvmq_db_t *db);
+
 /* free every key and the root (for hosts that own their pool) */
 void kvmq_db_destroy(kvmq_db_t *db, const kvmq_alloc_t *a);
 
