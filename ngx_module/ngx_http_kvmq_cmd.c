@@ -28,6 +28,8 @@ static ngx_int_t ngx_http_kvmq_cmd_post(ngx_http_request_t *r,
 static ngx_int_t ngx_http_kvmq_cmd_run(ngx_http_request_t *r,
     ngx_http_kvmq_ctx_t *ctx, ngx_http_kvmq_argv_t *cmds, ngx_uint_t n,
     ngx_uint_t batch);
+static ngx_int_t ngx_http_kvmq_cmd_refuse(ngx_http_request_t *r,
+    ngx_http_kvmq_val_t **err, kvmq_err_e code, const char *fmt, ...);
 static void ngx_http_kvmq_cmd_vars(ngx_http_request_t *r,
     ngx_http_kvmq_ctx_t *ctx, ngx_http_kvmq_argv_t *cmd);
 
@@ -125,80 +127,136 @@ ngx_http_kvmq_cmd_post(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx)
 }
 
 
-static ngx_int_t
-ngx_http_kvmq_cmd_run(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx,
-    ngx_http_kvmq_argv_t *cmds, ngx_uint_t n, ngx_uint_t batch)
+/*
+ * Check parsed commands and run them: what POST /cmd and the WebSocket
+ * door share.  NGX_OK with one captured reply per command in *results.
+ * NGX_DECLINED when the request is refused whole (nothing ran): *err is
+ * the error to answer with (BADREQ, TOOLARGE).  NGX_ERROR: no memory.
+ */
+
+ngx_int_t
+ngx_http_kvmq_cmd_exec(ngx_http_request_t *r, ngx_http_kvmq_argv_t *cmds,
+    ngx_uint_t n, ngx_uint_t batch, ngx_http_kvmq_val_t ***results,
+    ngx_http_kvmq_val_t **err)
 {
     ngx_int_t                 rc;
-    ngx_str_t                 err;
+    ngx_str_t                 msg;
     ngx_uint_t                i;
-    ngx_chain_t              *out;
     const kvmq_cmd_t         *kc;
-    ngx_http_kvmq_val_t     **results;
-    ngx_http_kvmq_json_t     *j;
     ngx_http_kvmq_builder_t   builder;
 
     for (i = 0; i < n; i++) {
 
         if (batch) {
             if (cmds[i].argc == 0) {
-                return ngx_http_kvmq_send_errorf(r, KVMQ_ERR_BADREQ,
-                                                 "command %ui: empty command",
-                                                 i + 1);
+                return ngx_http_kvmq_cmd_refuse(r, err, KVMQ_ERR_BADREQ,
+                                                "command %ui: empty command",
+                                                i + 1);
             }
 
             kc = kvmq_cmd_lookup(cmds[i].argv[0].data, cmds[i].argv[0].len);
 
             if (kc == NULL) {
-                return ngx_http_kvmq_send_errorf(r, KVMQ_ERR_BADREQ,
-                                                 "command %ui: unknown "
-                                                 "command '%*s'", i + 1,
-                                                 ngx_min(cmds[i].argv[0].len,
-                                                         64),
-                                                 cmds[i].argv[0].data);
+                return ngx_http_kvmq_cmd_refuse(r, err, KVMQ_ERR_BADREQ,
+                                                "command %ui: unknown "
+                                                "command '%*s'", i + 1,
+                                                ngx_min(cmds[i].argv[0].len,
+                                                        64),
+                                                cmds[i].argv[0].data);
             }
 
             if (!kvmq_cmd_arity_ok(kc, cmds[i].argc)) {
-                return ngx_http_kvmq_send_errorf(r, KVMQ_ERR_BADREQ,
-                                                 "command %ui: wrong number "
-                                                 "of arguments for '%s'",
-                                                 i + 1, kvmq_cmd_name(kc));
+                return ngx_http_kvmq_cmd_refuse(r, err, KVMQ_ERR_BADREQ,
+                                                "command %ui: wrong number "
+                                                "of arguments for '%s'",
+                                                i + 1, kvmq_cmd_name(kc));
             }
         }
 
-        rc = ngx_http_kvmq_check_limits(r, &cmds[i], i + 1, &err);
+        rc = ngx_http_kvmq_check_limits(r, &cmds[i], i + 1, &msg);
 
         if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
         }
 
         if (rc == NGX_DECLINED) {
-            return ngx_http_kvmq_send_error(r, KVMQ_ERR_TOOLARGE, err.data,
-                                            err.len);
+            return ngx_http_kvmq_cmd_refuse(r, err, KVMQ_ERR_TOOLARGE, "%V",
+                                            &msg);
         }
     }
 
-    if (batch) {
-        ngx_str_set(&ctx->command, "BATCH");
-
-    } else {
-        ngx_http_kvmq_cmd_vars(r, ctx, &cmds[0]);
-    }
-
-    results = ngx_palloc(r->pool, n * sizeof(ngx_http_kvmq_val_t *));
-    if (results == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    *results = ngx_palloc(r->pool, n * sizeof(ngx_http_kvmq_val_t *));
+    if (*results == NULL) {
+        return NGX_ERROR;
     }
 
     ngx_http_kvmq_builder_init(&builder, r->pool);
 
-    if (ngx_http_kvmq_exec(r, &builder, cmds, n, results, NULL) != NGX_OK) {
+    return ngx_http_kvmq_exec(r, &builder, cmds, n, *results, NULL);
+}
+
+
+/* the error that refuses a whole request, as a captured value */
+
+static ngx_int_t
+ngx_http_kvmq_cmd_refuse(ngx_http_request_t *r, ngx_http_kvmq_val_t **err,
+    kvmq_err_e code, const char *fmt, ...)
+{
+    u_char               *p;
+    va_list               args;
+    ngx_http_kvmq_val_t  *e;
+
+    e = ngx_pcalloc(r->pool, sizeof(ngx_http_kvmq_val_t));
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_MAX_ERROR_STR);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, fmt);
+    e->str.len = ngx_vslprintf(p, p + NGX_MAX_ERROR_STR, fmt, args) - p;
+    va_end(args);
+
+    e->str.data = p;
+    e->type = NGX_HTTP_KVMQ_ERROR;
+    e->err = code;
+
+    *err = e;
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_kvmq_cmd_run(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx,
+    ngx_http_kvmq_argv_t *cmds, ngx_uint_t n, ngx_uint_t batch)
+{
+    ngx_int_t                 rc;
+    ngx_uint_t                i;
+    ngx_chain_t              *out;
+    ngx_http_kvmq_val_t     **results, *err;
+    ngx_http_kvmq_json_t     *j;
+
+    rc = ngx_http_kvmq_cmd_exec(r, cmds, n, batch, &results, &err);
+
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kvmq_send_error(r, err->err, err->str.data,
+                                        err->str.len);
+    }
+
     if (!batch) {
+        ngx_http_kvmq_cmd_vars(r, ctx, &cmds[0]);
         return ngx_http_kvmq_send_val(r, results[0]);
     }
+
+    ngx_str_set(&ctx->command, "BATCH");
 
     j = ngx_http_kvmq_json_create(r, ctx->base64);
     if (j == NULL) {

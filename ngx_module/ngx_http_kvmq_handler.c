@@ -18,6 +18,7 @@
 
 
 #include "ngx_http_kvmq_module.h"
+#include "ngx_http_kvmq_notify.h"
 
 
 static ngx_int_t ngx_http_kvmq_split(ngx_http_request_t *r,
@@ -78,12 +79,33 @@ ngx_http_kvmq_handler(ngx_http_request_t *r)
     case NGX_HTTP_KVMQ_ROUTE_KV_OP:
         return ngx_http_kvmq_kv(r, ctx);
 
+    case NGX_HTTP_KVMQ_ROUTE_HASH:
+        return ngx_http_kvmq_hash(r, ctx);
+
+    case NGX_HTTP_KVMQ_ROUTE_LIST:
+        return ngx_http_kvmq_list(r, ctx);
+
+    case NGX_HTTP_KVMQ_ROUTE_SET:
+        return ngx_http_kvmq_set(r, ctx);
+
+    case NGX_HTTP_KVMQ_ROUTE_ZSET:
+        return ngx_http_kvmq_zset(r, ctx);
+
     case NGX_HTTP_KVMQ_ROUTE_CMD_POST:
     case NGX_HTTP_KVMQ_ROUTE_CMD_GET:
         return ngx_http_kvmq_cmd(r, ctx);
 
     case NGX_HTTP_KVMQ_ROUTE_STATS:
         return ngx_http_kvmq_stats(r, ctx);
+
+    case NGX_HTTP_KVMQ_ROUTE_PUBLISH:
+        return ngx_http_kvmq_publish(r, ctx);
+
+    case NGX_HTTP_KVMQ_ROUTE_SUBSCRIBE:
+        return ngx_http_kvmq_sse(r, ctx);
+
+    case NGX_HTTP_KVMQ_ROUTE_WS:
+        return ngx_http_kvmq_ws(r, ctx);
 
     default:
         return ngx_http_kvmq_send_errorf(r, KVMQ_ERR_NOTFOUND,
@@ -255,12 +277,33 @@ ngx_http_kvmq_route(ngx_http_kvmq_ctx_t *ctx)
                    : (n == 3) ? NGX_HTTP_KVMQ_ROUTE_KV_OP
                    : NGX_HTTP_KVMQ_ROUTE_NONE;
 
+    } else if (n >= 2 && ngx_http_kvmq_seg_is(&seg[0], "hash", 4)) {
+        ctx->route = NGX_HTTP_KVMQ_ROUTE_HASH;
+
+    } else if (n >= 2 && ngx_http_kvmq_seg_is(&seg[0], "list", 4)) {
+        ctx->route = NGX_HTTP_KVMQ_ROUTE_LIST;
+
+    } else if (n >= 2 && ngx_http_kvmq_seg_is(&seg[0], "set", 3)) {
+        ctx->route = NGX_HTTP_KVMQ_ROUTE_SET;
+
+    } else if (n >= 2 && ngx_http_kvmq_seg_is(&seg[0], "zset", 4)) {
+        ctx->route = NGX_HTTP_KVMQ_ROUTE_ZSET;
+
     } else if (ngx_http_kvmq_seg_is(&seg[0], "cmd", 3)) {
         ctx->route = (n == 1) ? NGX_HTTP_KVMQ_ROUTE_CMD_POST
                               : NGX_HTTP_KVMQ_ROUTE_CMD_GET;
 
     } else if (ngx_http_kvmq_seg_is(&seg[0], "stats", 5) && n == 1) {
         ctx->route = NGX_HTTP_KVMQ_ROUTE_STATS;
+
+    } else if (ngx_http_kvmq_seg_is(&seg[0], "ws", 2) && n == 1) {
+        ctx->route = NGX_HTTP_KVMQ_ROUTE_WS;
+
+    } else if (ngx_http_kvmq_seg_is(&seg[0], "publish", 7) && n == 2) {
+        ctx->route = NGX_HTTP_KVMQ_ROUTE_PUBLISH;
+
+    } else if (ngx_http_kvmq_seg_is(&seg[0], "subscribe", 9) && n == 2) {
+        ctx->route = NGX_HTTP_KVMQ_ROUTE_SUBSCRIBE;
     }
 
     return ctx->route;
@@ -441,6 +484,13 @@ ngx_http_kvmq_exec(ngx_http_request_t *r, ngx_http_kvmq_builder_t *b,
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    /* a PUBLISH left messages for other workers' subscribers */
+    b->pub_seq = c.pub_seq;
+
+    if (c.wake) {
+        ngx_http_kvmq_notify_wake(c.wake);
+    }
 
     return b->failed ? NGX_ERROR : NGX_OK;
 }

@@ -17,6 +17,7 @@
 
 
 #include "ngx_http_kvmq_module.h"
+#include "ngx_http_kvmq_notify.h"
 
 
 static void *ngx_http_kvmq_slab_alloc(void *ctx, size_t size);
@@ -35,6 +36,7 @@ static char *ngx_http_kvmq_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_kvmq_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_kvmq_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_kvmq_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_kvmq_init_process(ngx_cycle_t *cycle);
 
 
@@ -75,6 +77,41 @@ static ngx_command_t  ngx_http_kvmq_commands[] = {
       offsetof(ngx_http_kvmq_loc_conf_t, readonly),
       NULL },
 
+    { ngx_string("kvmq_sse_ping"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_kvmq_loc_conf_t, sse_ping),
+      NULL },
+
+    { ngx_string("kvmq_sse_send_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_kvmq_loc_conf_t, sse_send_buffer),
+      NULL },
+
+    { ngx_string("kvmq_ws_max_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_kvmq_loc_conf_t, ws_max_message),
+      NULL },
+
+    { ngx_string("kvmq_ws_send_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_kvmq_loc_conf_t, ws_send_buffer),
+      NULL },
+
+    { ngx_string("kvmq_ws_ping"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_kvmq_loc_conf_t, ws_ping),
+      NULL },
+
       ngx_null_command
 };
 
@@ -100,7 +137,7 @@ ngx_module_t  ngx_http_kvmq_module = {
     ngx_http_kvmq_commands,                /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_kvmq_init_module,             /* init module */
     ngx_http_kvmq_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -279,7 +316,7 @@ ngx_http_kvmq_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         kvmq_db_set_eviction(zone->db, zone->eviction);
         ngx_shmtx_unlock(&zone->shpool->mutex);
 
-        return NGX_OK;
+        return ngx_http_kvmq_notify_init_zone(zone);
     }
 
     zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
@@ -288,7 +325,7 @@ ngx_http_kvmq_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (shm_zone->shm.exists) {
         zone->db = zone->shpool->data;
         kvmq_db_set_eviction(zone->db, zone->eviction);
-        return NGX_OK;
+        return ngx_http_kvmq_notify_init_zone(zone);
     }
 
     ngx_http_kvmq_zone_lost(shm_zone);
@@ -319,6 +356,10 @@ ngx_http_kvmq_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     zone->shpool->data = zone->db;
+
+    if (ngx_http_kvmq_notify_init_zone(zone) != NGX_OK) {
+        goto small;
+    }
 
     return NGX_OK;
 
@@ -428,6 +469,11 @@ ngx_http_kvmq_create_loc_conf(ngx_conf_t *cf)
     conf->max_key = NGX_CONF_UNSET_SIZE;
     conf->max_value = NGX_CONF_UNSET_SIZE;
     conf->readonly = NGX_CONF_UNSET;
+    conf->sse_ping = NGX_CONF_UNSET_MSEC;
+    conf->sse_send_buffer = NGX_CONF_UNSET_SIZE;
+    conf->ws_max_message = NGX_CONF_UNSET_SIZE;
+    conf->ws_send_buffer = NGX_CONF_UNSET_SIZE;
+    conf->ws_ping = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -443,6 +489,14 @@ ngx_http_kvmq_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_value, prev->max_value,
                               8 * 1024 * 1024);
     ngx_conf_merge_value(conf->readonly, prev->readonly, 0);
+    ngx_conf_merge_msec_value(conf->sse_ping, prev->sse_ping, 15000);
+    ngx_conf_merge_size_value(conf->sse_send_buffer, prev->sse_send_buffer,
+                              4 * 1024 * 1024);
+    ngx_conf_merge_size_value(conf->ws_max_message, prev->ws_max_message,
+                              1024 * 1024);
+    ngx_conf_merge_size_value(conf->ws_send_buffer, prev->ws_send_buffer,
+                              4 * 1024 * 1024);
+    ngx_conf_merge_msec_value(conf->ws_ping, prev->ws_ping, 30000);
 
     if (conf->max_key == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -456,6 +510,19 @@ ngx_http_kvmq_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->ws_max_message == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"kvmq_ws_max_message\" must be greater than 0");
+        return NGX_CONF_ERROR;
+    }
+
+    /* room for at least a close frame and a small reply */
+    if (conf->ws_send_buffer < 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"kvmq_ws_send_buffer\" must be at least 1k");
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -466,7 +533,9 @@ ngx_http_kvmq_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_kvmq_main_conf_t *kmcf = conf;
 
     ssize_t                 size;
+    ngx_int_t               history;
     ngx_str_t              *value, name, s;
+    ngx_msec_t              ttl;
     ngx_uint_t              i, j;
     kvmq_evict_e            policy;
     ngx_shm_zone_t         *shm_zone;
@@ -484,6 +553,8 @@ ngx_http_kvmq_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     size = 0;
     policy = KVMQ_EVICT_NOEVICTION;
+    history = KVMQ_PUBSUB_HISTORY;
+    ttl = 0;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -534,6 +605,35 @@ ngx_http_kvmq_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "history=", 8) == 0) {
+
+            history = ngx_atoi(value[i].data + 8, value[i].len - 8);
+
+            if (history == NGX_ERROR || history > 1000000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid history \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "history_ttl=", 12) == 0) {
+
+            s.len = value[i].len - 12;
+            s.data = value[i].data + 12;
+
+            ttl = ngx_parse_time(&s, 0);
+
+            if (ttl == (ngx_msec_t) NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid history_ttl \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
@@ -565,6 +665,8 @@ ngx_http_kvmq_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->name = name;
     zone->size = size;
     zone->eviction = policy;
+    zone->history = history;
+    zone->history_ttl = ttl;
     zone->shm_zone = shm_zone;
 
     shm_zone->init = ngx_http_kvmq_init_zone;
@@ -662,7 +764,18 @@ ngx_http_kvmq_init(ngx_conf_t *cf)
 
 
 static ngx_int_t
+ngx_http_kvmq_init_module(ngx_cycle_t *cycle)
+{
+    return ngx_http_kvmq_notify_init_module(cycle);
+}
+
+
+static ngx_int_t
 ngx_http_kvmq_init_process(ngx_cycle_t *cycle)
 {
-    return ngx_http_kvmq_sweep_init(cycle);
+    if (ngx_http_kvmq_sweep_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_kvmq_notify_init_process(cycle);
 }

@@ -38,6 +38,9 @@ typedef struct {
     ngx_slab_pool_t            *shpool;
     kvmq_db_t                  *db;
     kvmq_alloc_t                alloc;
+    ngx_uint_t                  history;    /* pub/sub ring size */
+    ngx_msec_t                  history_ttl;
+    void                       *pubsub;     /* notify.c, per worker */
 } ngx_http_kvmq_zone_t;
 
 
@@ -52,6 +55,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                 zones;      /* ngx_http_kvmq_zone_t * */
     ngx_array_t                 refs;       /* ngx_http_kvmq_zone_ref_t */
+    void                       *notify;     /* notify.c: the eventfds */
 } ngx_http_kvmq_main_conf_t;
 
 
@@ -60,6 +64,11 @@ typedef struct {
     size_t                      max_key;
     size_t                      max_value;
     ngx_flag_t                  readonly;
+    ngx_msec_t                  sse_ping;
+    size_t                      sse_send_buffer;
+    size_t                      ws_max_message;
+    size_t                      ws_send_buffer;
+    ngx_msec_t                  ws_ping;
 } ngx_http_kvmq_loc_conf_t;
 
 
@@ -105,6 +114,7 @@ typedef struct {
     kvmq_meta_t                 meta;       /* ctype copied to the pool */
     unsigned                    has_meta:1;
     unsigned                    failed:1;   /* pool allocation failed */
+    uint64_t                    pub_seq;    /* seq of the last PUBLISH */
 } ngx_http_kvmq_builder_t;
 
 
@@ -122,7 +132,14 @@ typedef enum {
     NGX_HTTP_KVMQ_ROUTE_KV_OP,
     NGX_HTTP_KVMQ_ROUTE_CMD_POST,
     NGX_HTTP_KVMQ_ROUTE_CMD_GET,
-    NGX_HTTP_KVMQ_ROUTE_STATS
+    NGX_HTTP_KVMQ_ROUTE_STATS,
+    NGX_HTTP_KVMQ_ROUTE_PUBLISH,
+    NGX_HTTP_KVMQ_ROUTE_SUBSCRIBE,
+    NGX_HTTP_KVMQ_ROUTE_WS,
+    NGX_HTTP_KVMQ_ROUTE_HASH,
+    NGX_HTTP_KVMQ_ROUTE_LIST,
+    NGX_HTTP_KVMQ_ROUTE_SET,
+    NGX_HTTP_KVMQ_ROUTE_ZSET
 } ngx_http_kvmq_route_e;
 
 
@@ -134,6 +151,7 @@ typedef struct {
     ngx_str_t                   command;    /* $kvmq_command */
     ngx_str_t                   key;        /* $kvmq_key */
     ngx_str_t                   body;       /* the whole request body */
+    void                       *door;       /* SSE, WebSocket: state */
     unsigned                    base64:1;   /* ?encoding=base64 */
 } ngx_http_kvmq_ctx_t;
 
@@ -169,8 +187,26 @@ ngx_int_t ngx_http_kvmq_add_header(ngx_http_request_t *r, const char *name,
 /* kv.c: the /kv REST routes */
 ngx_int_t ngx_http_kvmq_kv(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
 
-/* cmd.c: POST /cmd and GET /cmd/NAME/... */
+/* hash.c, list.c, set.c, zset.c: the REST routes of the aggregate types */
+ngx_int_t ngx_http_kvmq_hash(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
+ngx_int_t ngx_http_kvmq_list(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
+ngx_int_t ngx_http_kvmq_set(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
+ngx_int_t ngx_http_kvmq_zset(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
+
+/* cmd.c: POST /cmd and GET /cmd/NAME/...; the checks and the engine
+ * call are shared with the WebSocket door */
 ngx_int_t ngx_http_kvmq_cmd(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
+ngx_int_t ngx_http_kvmq_cmd_exec(ngx_http_request_t *r,
+    ngx_http_kvmq_argv_t *cmds, ngx_uint_t n, ngx_uint_t batch,
+    ngx_http_kvmq_val_t ***results, ngx_http_kvmq_val_t **err);
+
+/* ws.c: GET /ws, the WebSocket door */
+ngx_int_t ngx_http_kvmq_ws(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
+
+/* sse.c: POST /publish/{channel}, GET /subscribe/{channel} (SSE) */
+ngx_int_t ngx_http_kvmq_publish(ngx_http_request_t *r,
+    ngx_http_kvmq_ctx_t *ctx);
+ngx_int_t ngx_http_kvmq_sse(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
 
 /* stats.c: GET /stats */
 ngx_int_t ngx_http_kvmq_stats(ngx_http_request_t *r,

@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_kvmq_module.h"
+#include "pubsub.h"
 
 
 typedef struct {
@@ -40,6 +41,7 @@ ngx_http_kvmq_stats(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx)
     ngx_uint_t                    i;
     ngx_chain_t                  *out;
     kvmq_stats_t                  st;
+    kvmq_pubsub_stats_t           ps;
     ngx_core_conf_t              *ccf;
     ngx_http_kvmq_json_t         *j;
     ngx_http_kvmq_zone_t         *zone;
@@ -67,6 +69,7 @@ ngx_http_kvmq_stats(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx)
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     kvmq_db_stats(zone->db, &st);
+    kvmq_pubsub_stats(zone->db, &ps);
     kvmq_db_command_stats(zone->db, ngx_http_kvmq_stats_cmd, &walk);
     used = ngx_http_kvmq_zone_used(zone->shpool);
 
@@ -188,6 +191,53 @@ ngx_http_kvmq_stats(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx)
 
     for (i = 0; rc == NGX_OK && i < walk.cmds->nelts; i++) {
         rc = ngx_http_kvmq_stats_num(j, cs[i].name, cs[i].calls);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_json_close(j, 1);
+    }
+
+    /* pub/sub */
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_json_string(j, (u_char *) "pubsub", 6);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_json_open(j, 1);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_stats_num(j, "channels", ps.channels);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_stats_num(j, "patterns", ps.patterns);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_stats_num(j, "subscribers", ps.subscribers);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_stats_num(j, "messages", ps.messages);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_stats_num(j, "message_bytes", ps.bytes);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_stats_num(j, "published", ps.published);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_stats_num(j, "history", ps.history);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kvmq_stats_num(j, "history_ttl_ms",
+                                     (uint64_t) ps.ttl_ms);
     }
 
     if (rc == NGX_OK) {

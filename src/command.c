@@ -176,6 +176,28 @@ static kvmq_cmd_t  kvmq_commands[] = {
     CMD("ZDIFFSTORE",   zdiffstore,   -4, W|M,     1,  1, 1),
     CMD("ZSCAN",        zscan,        -3, R,       1,  1, 1),
 
+    /* pub/sub (SUBSCRIBE and PSUBSCRIBE live in the doors) */
+    CMD("PUBLISH",      publish,       3, W|M|F,   1,  1, 1),
+    CMD("PUBSUB",       pubsub,       -2, R,       0,  0, 0),
+
+    /* queues (t_mq.c; RPC.REPLY in rpc.c): queue and exchange names
+     * sit where keys sit, for the doors' key prefixes and size limits */
+    CMD("Q.DECLARE",    q_declare,    -2, W|M,     1,  1, 1),
+    CMD("Q.DELETE",     q_delete,     -2, W,       1,  1, 1),
+    CMD("Q.PURGE",      q_purge,       2, W,       1,  1, 1),
+    CMD("Q.PUBLISH",    q_publish,    -3, W|M|F,   1,  1, 1),
+    CMD("Q.GET",        q_get,        -2, W|M,     1,  1, 1),
+    CMD("Q.ACK",        q_ack,        -3, W|F,     1,  1, 1),
+    CMD("Q.NACK",       q_nack,       -3, W|M,     1,  1, 1),
+    CMD("Q.INFO",       q_info,        2, R,       1,  1, 1),
+    CMD("Q.LIST",       q_list,        1, R,       0,  0, 0),
+    CMD("X.DECLARE",    x_declare,    -3, W|M,     1,  1, 1),
+    CMD("X.DELETE",     x_delete,     -2, W,       1,  1, 1),
+    CMD("X.BIND",       x_bind,       -4, W|M,     1,  2, 1),
+    CMD("X.UNBIND",     x_unbind,     -4, W,       1,  2, 1),
+    CMD("X.PUBLISH",    x_publish,    -4, W|M|F,   1,  1, 1),
+    CMD("X.LIST",       x_list,        1, R,       0,  0, 0),
+    CMD("RPC.REPLY",    rpc_reply,    -4, W|M,     1,  1, 1),
 
     /* server */
     CMD("PING",         ping,         -1, F,       0,  0, 0),

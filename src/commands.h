@@ -169,6 +169,27 @@ KVMQ_CMD_PROTO(zscan);
 int kvmq_zset_try_pop(kvmq_ctx_t *c, const kvmq_slice_t *key, int max,
     long long count, int with_key);
 
+/* pub/sub (pubsub.c) */
+KVMQ_CMD_PROTO(publish);
+KVMQ_CMD_PROTO(pubsub);
+
+/* queues and exchanges (t_mq.c), RPC replies (rpc.c) */
+KVMQ_CMD_PROTO(q_declare);
+KVMQ_CMD_PROTO(q_delete);
+KVMQ_CMD_PROTO(q_purge);
+KVMQ_CMD_PROTO(q_publish);
+KVMQ_CMD_PROTO(q_get);
+KVMQ_CMD_PROTO(q_ack);
+KVMQ_CMD_PROTO(q_nack);
+KVMQ_CMD_PROTO(q_info);
+KVMQ_CMD_PROTO(q_list);
+KVMQ_CMD_PROTO(x_declare);
+KVMQ_CMD_PROTO(x_delete);
+KVMQ_CMD_PROTO(x_bind);
+KVMQ_CMD_PROTO(x_unbind);
+KVMQ_CMD_PROTO(x_publish);
+KVMQ_CMD_PROTO(x_list);
+KVMQ_CMD_PROTO(rpc_reply);
 
 /* server (server.c) */
 KVMQ_CMD_PROTO(ping);

@@ -117,6 +117,8 @@ kvmq_db_destroy(kvmq_db_t *db, const kvmq_alloc_t *a)
     c.alloc = a;
 
     kvmq_db_flush(&c);
+    kvmq_pubsub_destroy(&c);
+    kvmq_mq_destroy(&c);
     kvmq_lazyfree_drain(&c);
     kvmq_htable_free(&c, &db->keys);
 
@@ -735,6 +737,8 @@ kvmq_db_cron(kvmq_ctx_t *c, unsigned max_keys, int64_t budget_us)
     seen = 0;
 
     kvmq_lazyfree_cron(c, budget_us);
+    kvmq_pubsub_cron(c, KVMQ_CRON_BATCH);
+    kvmq_mq_cron(c, KVMQ_CRON_BATCH);
 
     /* the keyspace table shrinks on deletes; the cron moves a rehash on
      * when no traffic does */

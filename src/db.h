@@ -11,7 +11,7 @@
 
 
 #define KVMQ_DB_MAGIC         0x6b766d71u     /* "kvmq" */
-#define KVMQ_DB_VERSION       2
+#define KVMQ_DB_VERSION       3
 #define KVMQ_MAX_COMMANDS     512
 
 /*
@@ -64,6 +64,12 @@ struct kvmq_db_s {
     uint64_t            ready_seq;
     uint32_t            ready_hash;
 
+    /* pubsub.c: channels, patterns, slot records; made on first use */
+    struct kvmq_pubsub_s  *pubsub;
+
+    /* queue.c: queues, exchanges, deliveries, consumers, RPC addresses;
+     * made on first use (mq.h) */
+    struct kvmq_mq_s      *mq;
 };
 
 
@@ -81,6 +87,14 @@ void kvmq_db_signal_ready(kvmq_ctx_t *c, kvmq_entry_t *e);
 
 /* object.c: free a value at once, whatever its size */
 void kvmq_value_free_now(kvmq_ctx_t *c, kvmq_type_e type, void *val);
+
+/* pubsub.c (the rest of its API is in pubsub.h) */
+void kvmq_pubsub_cron(kvmq_ctx_t *c, unsigned budget);
+void kvmq_pubsub_destroy(kvmq_ctx_t *c);
+
+/* queue.c (the rest of the messaging API is in queue.h and mq.h) */
+void kvmq_mq_cron(kvmq_ctx_t *c, unsigned budget);
+void kvmq_mq_destroy(kvmq_ctx_t *c);
 
 /* lazyfree.c */
 int kvmq_lazyfree_defer(kvmq_ctx_t *c, kvmq_type_e type, void *val);

@@ -32,7 +32,10 @@ typedef enum {
     KVMQ_TYPE_LIST,
     KVMQ_TYPE_SET,
     KVMQ_TYPE_ZSET,
-    KVMQ_TYPE_LAST
+    KVMQ_TYPE_LAST,
+
+    /* not a key type: a chain of queue entries freed lazily (queue.c) */
+    KVMQ_TYPE_QCHAIN
 } kvmq_type_e;
 
 

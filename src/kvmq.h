@@ -137,6 +137,18 @@ struct kvmq_ctx_s {
 
     unsigned                readonly:1;  /* refuse write commands */
 
+    /* set by commands that publish (pubsub.h): worker slots the host
+     * must wake (bit i = slot i, ORed over a batch), and the channel
+     * sequence number of the last message published */
+    uint64_t                wake;
+    uint64_t                pub_seq;
+
+    /* the connection running the command, set by the door (queue.h):
+     * an id unique in the zone (0 = none) and the worker slot holding
+     * it; exclusive queues and manual gets belong to it */
+    uint64_t                owner;
+    unsigned                owner_slot;
+
     /* set by kvmq_exec: what is running now */
     const kvmq_cmd_t       *cmd;
     int                     argc;

@@ -38,12 +38,15 @@
  *     zset   kvmq_zset_blocks()  kvmq_zset_free_some()  (zskiplist.c)
  *     hash   kvmq_hash_blocks()  kvmq_hash_free_some()  (t_hash.c)
  *     set    kvmq_set_blocks()   kvmq_set_free_some()   (t_set.c)
+ *     queue entries (a deleted or purged queue's, not a key type)
+ *            kvmq_qchain_blocks() kvmq_qchain_free_some() (queue.c)
  */
 
 #include <time.h>
 
 #include "aggr.h"
 #include "db.h"
+#include "mq.h"
 #include "quicklist.h"
 #include "zset.h"
 
@@ -71,6 +74,9 @@ kvmq_lazy_blocks(kvmq_type_e type, const void *val)
     case KVMQ_TYPE_SET:
         return kvmq_set_blocks(val);
 
+    case KVMQ_TYPE_QCHAIN:
+        return kvmq_qchain_blocks(val);
+
     default:
         return 1;
     }
@@ -94,6 +100,9 @@ kvmq_lazy_free_some(kvmq_ctx_t *c, kvmq_type_e type, void *val,
 
     case KVMQ_TYPE_SET:
         return kvmq_set_free_some(c, val, budget);
+
+    case KVMQ_TYPE_QCHAIN:
+        return kvmq_qchain_free_some(c, val, budget);
 
     default:
         kvmq_value_free_now(c, type, val);

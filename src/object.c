@@ -9,6 +9,7 @@
 
 #include "aggr.h"
 #include "db.h"
+#include "mq.h"
 #include "quicklist.h"
 #include "zset.h"
 
@@ -71,6 +72,10 @@ kvmq_value_free_now(kvmq_ctx_t *c, kvmq_type_e type, void *val)
 
     case KVMQ_TYPE_ZSET:
         kvmq_zset_free(c, val);
+        break;
+
+    case KVMQ_TYPE_QCHAIN:
+        kvmq_qchain_free(c, val);
         break;
 
     default:

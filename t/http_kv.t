@@ -257,10 +257,22 @@ err_is($t->http(POST => '/ro/kv/n/incr'), 403, 'DENIED', qr/read-only/,
 is($t->http(GET => '/ro/kv/greeting')->body, 'hello again',
    'GET in a read-only location');
 
-# WRONGTYPE needs a key of another type; strings are the only type yet
-SKIP: {
-    skip 'no non-string type to provoke WRONGTYPE (409) yet', 1;
-}
+# WRONGTYPE: string routes against a key of another type
+$r = $t->http(POST => '/kvmq/cmd', {}, json_encode(['HSET', 'h', 'f', 'v']));
+is($r->body, '1', 'a hash key');
+err_is($t->http(GET => '/kvmq/kv/h'), 409, 'WRONGTYPE',
+       'Operation against a key holding the wrong kind of value',
+       'GET /kv/{key} of a hash');
+is($t->http(HEAD => '/kvmq/kv/h')->status, 409, 'HEAD of a hash: 409');
+err_is($t->http(POST => '/kvmq/kv/h/incr'), 409, 'WRONGTYPE',
+       'Operation against a key holding the wrong kind of value',
+       'incr of a hash');
+err_is($t->http(POST => '/kvmq/kv/h/append', {}, 'x'), 409, 'WRONGTYPE',
+       'Operation against a key holding the wrong kind of value',
+       'append to a hash');
+is($t->http(PUT => '/kvmq/kv/h', {}, 'now a string')->status, 200,
+   'PUT replaces a key of any type, as SET does');
+is($t->http(GET => '/kvmq/kv/h')->body, 'now a string', 'the new string');
 
 # data written through one worker is read through the other
 my @c = $t->worker_conns(2, path => '/kvmq/stats');

@@ -41,8 +41,13 @@ sub stats { json_decode($t->http(GET => "/$_[0]/stats")->body) }
 my $s = stats('kvmq');
 is_deeply([sort keys %$s],
           [sort qw(zone keys keys_with_ttl expired evicted hits misses
-                   buckets rehashing commands_total commands worker)],
+                   buckets rehashing commands_total commands worker
+                   pubsub)],
           'the fields of /stats');
+is_deeply([sort keys %{$s->{pubsub}}],
+          [sort qw(channels patterns subscribers messages message_bytes
+                   published history history_ttl_ms)],
+          'the fields of pubsub');
 is_deeply([sort keys %{ $s->{zone} }], [qw(eviction free name size used)],
           'the fields of zone');
 is($s->{zone}{name}, 'main', 'zone name');
