@@ -51,6 +51,46 @@ entry(const char *key)
 
 
 /*
+ * A key holding a value of another type (a hash), for the WRONGTYPE
+ * paths of the string tests; other_drop() checks that the command under
+ * test left it so, and deletes it.
+ */
+static inline void
+other_make(const char *key)
+{
+    char  line[128];
+
+    snprintf(line, sizeof(line), "DEL %s", key);
+    th_run(h, line);
+    snprintf(line, sizeof(line), "HSET %s f v", key);
+    th_run(h, line);
+}
+
+
+static inline int
+other_is(const char *key)
+{
+    kvmq_entry_t  *e;
+
+    e = entry(key);
+
+    return e != NULL && e->type != KVMQ_TYPE_STRING;
+}
+
+
+static inline void
+other_drop(const char *key)
+{
+    char  line[128];
+
+    tap_ok(other_is(key), "%s still of the other type", key);
+
+    snprintf(line, sizeof(line), "DEL %s", key);
+    th_run(h, line);
+}
+
+
+/*
  * th_run() for lines of any number of arguments: a line without quotes
  * is split on spaces here (th_run stops at 256 arguments).
  */
