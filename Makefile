@@ -2,7 +2,9 @@
 # explains each target; the short version:
 #
 #   make deps       install missing Debian packages (no-op when all there)
-#   make build      build/ngx_http_kvmq_module.so against the system nginx
+#   make build      build/ngx_http_kvmq_module.so against the system nginx,
+#                   and the tools
+#   make tools      the client tools: build/tools/kvmq, build/tools/kvmq-bench
 #   make unit       engine unit tests into build/unit/
 #   make lint       style checks + cppcheck over our C files
 #   make test       deps, build, unit, lint, then prove -r t
@@ -59,11 +61,19 @@ ENGINE_OBJS := $(patsubst %.c,$(UNIT_DIR)/obj/%.o,$(wildcard src/*.c))
 UNIT_CFLAGS := -std=gnu99 -Wall -Wextra -Werror -g -O1 -Isrc $(UNIT_XFLAGS)
 UNIT_LIBS  := -lyajl -lm
 
+# The client tools (tools/*.c, on libwebsockets) are never sanitized: they
+# are test drivers, not the code under test.
+TOOLS_DIR  := $(OUT)/tools
+TOOLS_BINS := $(TOOLS_DIR)/kvmq $(TOOLS_DIR)/kvmq-bench
+TOOLS_CFLAGS := -std=gnu99 -Wall -Wextra -Werror -g -O2
+TOOLS_LIBS := -lwebsockets -lyajl -lm
+
 # Environment of the test suite.  The integration harness
 # (t/lib/Kvmq/Test.pm) loads $KVMQ_MODULE; the unit wrappers run binaries
 # from $KVMQ_UNIT_DIR.
 TEST_ENV    = KVMQ_MODULE=$(CURDIR)/$(MODULE_SO) \
-              KVMQ_UNIT_DIR=$(CURDIR)/$(UNIT_DIR)
+              KVMQ_UNIT_DIR=$(CURDIR)/$(UNIT_DIR) \
+              KVMQ_TOOLS_DIR=$(CURDIR)/$(TOOLS_DIR)
 ifeq ($(KVMQ_ASAN),1)
 # nginx itself is not instrumented: the harness LD_PRELOADs the ASan
 # runtime into it and sets nginx's own ASAN_OPTIONS (no leak check, reports
@@ -81,8 +91,8 @@ update = { cat > $(1).tmp; \
            if cmp -s $(1).tmp $(1); then rm -f $(1).tmp; \
            else mv -f $(1).tmp $(1); fi; }
 
-.PHONY: all deps build unit lint test test-asan prove run start stop \
-        clean FORCE
+.PHONY: all deps build tools unit lint test test-asan prove run start \
+        stop clean FORCE
 
 all: build
 
@@ -138,6 +148,24 @@ build: $(NGX_BUILD)/objs/Makefile
 	         && mv -f $(MODULE_SO).tmp $(MODULE_SO); }
 	@echo "built $(MODULE_SO)"
 endif
+
+
+# --- the client tools -----------------------------------------------------
+
+build: tools
+
+tools: $(TOOLS_BINS)
+
+$(TOOLS_DIR)/kvmq: tools/kvmq.c tools/kvmq_queue.c tools/kvmq_print.c \
+                   tools/wsclient.c \
+                   $(wildcard tools/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(TOOLS_CFLAGS) -o $@ $(filter %.c,$^) $(TOOLS_LIBS)
+
+$(TOOLS_DIR)/kvmq-bench: tools/bench.c tools/kvmq_print.c tools/wsclient.c \
+                         $(wildcard tools/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(TOOLS_CFLAGS) -o $@ $(filter %.c,$^) $(TOOLS_LIBS)
 
 
 # --- engine unit tests ----------------------------------------------------

@@ -20,6 +20,7 @@
 
 
 #include "ngx_http_kvmq_module.h"
+#include "ngx_http_kvmq_block.h"
 
 
 static void ngx_http_kvmq_cmd_body(ngx_http_request_t *r);
@@ -237,8 +238,33 @@ ngx_http_kvmq_cmd_run(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx,
     ngx_int_t                 rc;
     ngx_uint_t                i;
     ngx_chain_t              *out;
+    ngx_str_t                 msg;
+    const kvmq_cmd_t         *kc;
     ngx_http_kvmq_val_t     **results, *err;
     ngx_http_kvmq_json_t     *j;
+
+    /* one blocking command may park; in a batch it does not (MULTI) */
+    kc = (!batch && cmds[0].argc > 0)
+         ? kvmq_cmd_lookup(cmds[0].argv[0].data, cmds[0].argv[0].len)
+         : NULL;
+
+    if (kc != NULL && kvmq_cmd_is_blocking(kc)) {
+        rc = ngx_http_kvmq_check_limits(r, &cmds[0], 1, &msg);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_kvmq_send_error(r, KVMQ_ERR_TOOLARGE, msg.data,
+                                            msg.len);
+        }
+
+        ngx_http_kvmq_cmd_vars(r, ctx, &cmds[0]);
+
+        return ngx_http_kvmq_block_http(r, cmds[0].argv, cmds[0].argc, 0,
+                                        0);
+    }
 
     rc = ngx_http_kvmq_cmd_exec(r, cmds, n, batch, &results, &err);
 

@@ -95,6 +95,12 @@ ngx_http_kvmq_handler(ngx_http_request_t *r)
     case NGX_HTTP_KVMQ_ROUTE_CMD_GET:
         return ngx_http_kvmq_cmd(r, ctx);
 
+    case NGX_HTTP_KVMQ_ROUTE_QUEUES:
+        return ngx_http_kvmq_queues(r, ctx);
+
+    case NGX_HTTP_KVMQ_ROUTE_RPC:
+        return ngx_http_kvmq_rpc(r, ctx);
+
     case NGX_HTTP_KVMQ_ROUTE_STATS:
         return ngx_http_kvmq_stats(r, ctx);
 
@@ -288,6 +294,16 @@ ngx_http_kvmq_route(ngx_http_kvmq_ctx_t *ctx)
 
     } else if (n >= 2 && ngx_http_kvmq_seg_is(&seg[0], "zset", 4)) {
         ctx->route = NGX_HTTP_KVMQ_ROUTE_ZSET;
+
+    } else if (ngx_http_kvmq_seg_is(&seg[0], "queues", 6)
+               || ngx_http_kvmq_seg_is(&seg[0], "exchanges", 9))
+    {
+        ctx->route = NGX_HTTP_KVMQ_ROUTE_QUEUES;
+
+    } else if (n >= 2 && (ngx_http_kvmq_seg_is(&seg[0], "rpc", 3)
+                          || ngx_http_kvmq_seg_is(&seg[0], "reply", 5)))
+    {
+        ctx->route = NGX_HTTP_KVMQ_ROUTE_RPC;
 
     } else if (ngx_http_kvmq_seg_is(&seg[0], "cmd", 3)) {
         ctx->route = (n == 1) ? NGX_HTTP_KVMQ_ROUTE_CMD_POST

@@ -18,11 +18,11 @@
  *
  * A pop always passes its count (default 1), so its reply is an array
  * whatever the count; an absent list (an empty one, since a key never
- * holds an empty list) pops nothing and answers 204.  ?wait=MS is
- * accepted and checked but does not wait yet: the pop answers at once.
- * Parking the request until a push on any worker wakes it comes with
- * cross-worker wake-ups (issue 4), in ngx_http_kvmq_list_pop() where the
- * empty reply is answered.
+ * holds an empty list) pops nothing and answers 204.  With ?wait=MS (and
+ * a count of at least 1) an empty pop parks the request until a push on
+ * any worker serves it, in FIFO order with the key's other waiters
+ * (BLPOP's included), or answers 204 when the wait ends
+ * (ngx_http_kvmq_block.c).
  *
  * Reading an absent list gives [], as in Redis; LINDEX past either end
  * (or of an absent list) is 404.  Indexes, start, stop and count are
@@ -31,6 +31,7 @@
 
 
 #include "ngx_http_kvmq_types.h"
+#include "ngx_http_kvmq_block.h"
 
 
 static ngx_int_t ngx_http_kvmq_list_end(ngx_http_request_t *r,
@@ -317,7 +318,7 @@ ngx_http_kvmq_list_set(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx)
 static ngx_int_t
 ngx_http_kvmq_list_pop(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx)
 {
-    ngx_int_t             rc;
+    ngx_int_t             rc, n, ms;
     ngx_str_t             count, wait;
     ngx_uint_t            left;
     kvmq_slice_t          argv[3];
@@ -355,6 +356,23 @@ ngx_http_kvmq_list_pop(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx)
 
     ngx_http_kvmq_sl_str(&argv[1], &ctx->key);
     ngx_http_kvmq_sl_str(&argv[2], &count);
+
+    n = ngx_atoi(count.data, count.len);
+    ms = wait.len ? ngx_atoi(wait.data, wait.len) : 0;
+
+    if (ms > 0 && n > 0) {
+        /* BLPOP key 0 that replies as LPOP key count; wait= times it */
+        if (left) {
+            ngx_http_kvmq_sl_lit(&argv[0], "BLPOP");
+
+        } else {
+            ngx_http_kvmq_sl_lit(&argv[0], "BRPOP");
+        }
+
+        ngx_http_kvmq_sl_lit(&argv[2], "0");
+
+        return ngx_http_kvmq_block_http(r, argv, 3, n, (ngx_msec_t) ms);
+    }
 
     v = ngx_http_kvmq_type_run(r, argv, 3);
     if (v == NULL) {

@@ -18,6 +18,7 @@
 
 #include "ngx_http_kvmq_module.h"
 #include "ngx_http_kvmq_notify.h"
+#include "ngx_http_kvmq_queue_ws.h"
 
 
 static void *ngx_http_kvmq_slab_alloc(void *ctx, size_t size);
@@ -774,6 +775,10 @@ static ngx_int_t
 ngx_http_kvmq_init_process(ngx_cycle_t *cycle)
 {
     if (ngx_http_kvmq_sweep_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_kvmq_queue_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 

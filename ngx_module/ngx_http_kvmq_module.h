@@ -139,7 +139,9 @@ typedef enum {
     NGX_HTTP_KVMQ_ROUTE_HASH,
     NGX_HTTP_KVMQ_ROUTE_LIST,
     NGX_HTTP_KVMQ_ROUTE_SET,
-    NGX_HTTP_KVMQ_ROUTE_ZSET
+    NGX_HTTP_KVMQ_ROUTE_ZSET,
+    NGX_HTTP_KVMQ_ROUTE_QUEUES,
+    NGX_HTTP_KVMQ_ROUTE_RPC
 } ngx_http_kvmq_route_e;
 
 
@@ -193,6 +195,19 @@ ngx_int_t ngx_http_kvmq_list(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
 ngx_int_t ngx_http_kvmq_set(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
 ngx_int_t ngx_http_kvmq_zset(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
 
+/* queue.c: /queues, /exchanges; queue_wait.c: waiting gets, /rpc,
+ * /reply */
+ngx_int_t ngx_http_kvmq_queues(ngx_http_request_t *r,
+    ngx_http_kvmq_ctx_t *ctx);
+ngx_int_t ngx_http_kvmq_queue_get(ngx_http_request_t *r,
+    ngx_http_kvmq_ctx_t *ctx);
+ngx_int_t ngx_http_kvmq_queue_get_argv(ngx_http_request_t *r,
+    ngx_array_t *args, ngx_int_t *rc);
+ngx_int_t ngx_http_kvmq_mq_props(ngx_http_request_t *r, ngx_array_t *args);
+ngx_int_t ngx_http_kvmq_mq_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_kvmq_val_t *v);
+ngx_int_t ngx_http_kvmq_rpc(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
+
 /* cmd.c: POST /cmd and GET /cmd/NAME/...; the checks and the engine
  * call are shared with the WebSocket door */
 ngx_int_t ngx_http_kvmq_cmd(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx);
@@ -236,6 +251,8 @@ ngx_int_t ngx_http_kvmq_json_open(ngx_http_kvmq_json_t *j, ngx_uint_t map);
 ngx_int_t ngx_http_kvmq_json_close(ngx_http_kvmq_json_t *j,
     ngx_uint_t map);
 ngx_chain_t *ngx_http_kvmq_json_finish(ngx_http_kvmq_json_t *j);
+ngx_int_t ngx_http_kvmq_mq_json(ngx_http_kvmq_json_t *j,
+    ngx_http_kvmq_val_t *v);
 ngx_int_t ngx_http_kvmq_json_parse_cmd(ngx_http_request_t *r,
     ngx_str_t *body, ngx_uint_t base64, ngx_array_t *cmds,
     ngx_uint_t *batch, ngx_str_t *err);

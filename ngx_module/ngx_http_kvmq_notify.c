@@ -54,6 +54,7 @@
 #include <sys/eventfd.h>
 
 #include "ngx_http_kvmq_notify.h"
+#include "ngx_http_kvmq_block.h"
 
 
 #define NGX_HTTP_KVMQ_NOTIFY_BUDGET     4096        /* messages */
@@ -128,6 +129,10 @@ static ngx_event_t                 ngx_http_kvmq_notify_timer_ev;
 static ngx_http_kvmq_shutdown_pt
     ngx_http_kvmq_notify_hooks[NGX_HTTP_KVMQ_NOTIFY_HOOKS];
 static ngx_uint_t                  ngx_http_kvmq_notify_nhooks;
+
+static ngx_http_kvmq_wake_pt
+    ngx_http_kvmq_notify_wake_hooks[NGX_HTTP_KVMQ_NOTIFY_HOOKS];
+static ngx_uint_t                  ngx_http_kvmq_notify_nwake;
 
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -302,6 +307,10 @@ ngx_http_kvmq_notify_init_process(ngx_cycle_t *cycle)
         zones[i]->pubsub = pz;
     }
 
+    if (ngx_http_kvmq_block_init_process(cycle, slot, nf->n) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* watch our eventfd */
 
     fd = nf->fds[slot];
@@ -389,6 +398,40 @@ ngx_http_kvmq_notify_on_shutdown(ngx_http_kvmq_shutdown_pt h)
     ngx_http_kvmq_notify_hooks[ngx_http_kvmq_notify_nhooks++] = h;
 
     return NGX_OK;
+}
+
+
+/*
+ * h runs after every wake-up and every timer round of this worker, for
+ * doors whose waiters are not pub/sub subscribers (parked queue gets,
+ * RPC callers, queue consumers): they re-read the zone themselves.
+ */
+
+ngx_int_t
+ngx_http_kvmq_notify_on_wake(ngx_http_kvmq_wake_pt h)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_http_kvmq_notify_nwake; i++) {
+        if (ngx_http_kvmq_notify_wake_hooks[i] == h) {
+            return NGX_OK;
+        }
+    }
+
+    if (ngx_http_kvmq_notify_nwake == NGX_HTTP_KVMQ_NOTIFY_HOOKS) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_kvmq_notify_wake_hooks[ngx_http_kvmq_notify_nwake++] = h;
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_kvmq_notify_worker_slot(void)
+{
+    return ngx_http_kvmq_notify_slot;
 }
 
 
@@ -565,6 +608,12 @@ ngx_http_kvmq_notify_process(void)
 
     for (i = 0; i < ngx_http_kvmq_notify_kmcf->zones.nelts; i++) {
         if (ngx_http_kvmq_notify_consume(zones[i]) != NGX_OK) {
+            again = 1;
+        }
+    }
+
+    for (i = 0; i < ngx_http_kvmq_notify_nwake; i++) {
+        if (ngx_http_kvmq_notify_wake_hooks[i]() != NGX_OK) {
             again = 1;
         }
     }

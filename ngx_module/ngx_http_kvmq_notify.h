@@ -64,6 +64,9 @@ typedef ngx_int_t (*ngx_http_kvmq_deliver_pt)(ngx_http_kvmq_sub_t *sub,
 
 typedef void (*ngx_http_kvmq_shutdown_pt)(void);
 
+/* NGX_AGAIN when work remains: it is called again soon */
+typedef ngx_int_t (*ngx_http_kvmq_wake_pt)(void);
+
 
 struct ngx_http_kvmq_sub_s {
     /* set by the transport before ngx_http_kvmq_subscribe() */
@@ -106,6 +109,10 @@ ngx_int_t ngx_http_kvmq_parse_seq(const u_char *p, size_t len,
     uint64_t *seq);
 
 ngx_int_t ngx_http_kvmq_notify_on_shutdown(ngx_http_kvmq_shutdown_pt h);
+ngx_int_t ngx_http_kvmq_notify_on_wake(ngx_http_kvmq_wake_pt h);
+
+/* this worker's slot: the bit of wake-up masks that names it */
+ngx_uint_t ngx_http_kvmq_notify_worker_slot(void);
 
 /* is this worker leaving (graceful shutdown started)? */
 ngx_uint_t ngx_http_kvmq_notify_exiting(void);

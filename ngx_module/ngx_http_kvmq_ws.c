@@ -74,6 +74,7 @@
 #define NGX_HTTP_KVMQ_WS_READ_BUF   16384
 #define NGX_HTTP_KVMQ_WS_READS      8       /* reads per event */
 #define NGX_HTTP_KVMQ_WS_KEEP_MSG   4096    /* message buffer kept */
+#define NGX_HTTP_KVMQ_WS_SNDBUF_MAX (256 * 1024)
 
 
 struct ngx_http_kvmq_ws_frame_s {
@@ -97,6 +98,7 @@ static ngx_table_elt_t *ngx_http_kvmq_ws_header(ngx_http_request_t *r,
     const char *name);
 static ngx_int_t ngx_http_kvmq_ws_has_token(ngx_http_request_t *r,
     const char *name, const char *token);
+static void ngx_http_kvmq_ws_sndbuf(ngx_http_kvmq_ws_t *ws);
 static void ngx_http_kvmq_ws_cleanup(void *data);
 static ngx_http_kvmq_ws_t *ngx_http_kvmq_ws_get(ngx_connection_t *c);
 static void ngx_http_kvmq_ws_read_handler(ngx_event_t *rev);
@@ -273,6 +275,8 @@ ngx_http_kvmq_ws(ngx_http_request_t *r, ngx_http_kvmq_ctx_t *ctx)
         ws->error = 1;
     }
 
+    ngx_http_kvmq_ws_sndbuf(ws);
+
     /* frames a client sent right behind its handshake */
     if (r->header_in->pos < r->header_in->last) {
         if (ngx_http_kvmq_ws_keep(ws, r->header_in->pos,
@@ -322,6 +326,41 @@ ngx_http_kvmq_ws_bad(ngx_http_request_t *r, const char *msg)
     }
 
     return ngx_http_kvmq_send_errorf(r, KVMQ_ERR_BADREQ, "%s", msg);
+}
+
+
+/*
+ * The kernel's send buffer grows by itself up to megabytes, so bytes a
+ * client does not read would pile up there unbounded by
+ * kvmq_ws_send_buffer, and our close frame of an overflow (1008) would
+ * queue behind all of them: a slow reader that starts reading again
+ * would wait for minutes, and the send timeout would drop the close
+ * frame first.  A send buffer smaller than the kernel's maximum caps
+ * the socket's buffer too (the kernel doubles the value set, hence the
+ * half); a big one leaves the kernel's autotuning alone.
+ */
+
+static void
+ngx_http_kvmq_ws_sndbuf(ngx_http_kvmq_ws_t *ws)
+{
+    int                n;
+    ngx_connection_t  *c;
+
+    c = ws->connection;
+
+    if (ws->conf->ws_send_buffer > NGX_HTTP_KVMQ_WS_SNDBUF_MAX) {
+        return;
+    }
+
+    n = (int) ngx_max(ws->conf->ws_send_buffer / 2, 4096);
+
+    if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, (const void *) &n,
+                   sizeof(int))
+        == -1)
+    {
+        ngx_log_error(NGX_LOG_INFO, c->log, ngx_socket_errno,
+                      "setsockopt(SO_SNDBUF, %d) failed, ignored", n);
+    }
 }
 
 
@@ -445,6 +484,10 @@ ngx_http_kvmq_ws_cleanup(void *data)
         ws->on_close(ws);
     }
 
+    if (ws->on_mq_close) {
+        ws->on_mq_close(ws);
+    }
+
     for (cl = ws->out; cl; cl = next) {
         next = cl->next;
         ngx_http_kvmq_ws_out_free(cl);
@@ -508,9 +551,15 @@ ngx_http_kvmq_ws_read_handler(ngx_event_t *rev)
             return;
         }
 
-        /* the worker is exiting (reload, quit): a graceful close */
+        /* the worker is exiting (reload, quit): a graceful close; the
+         * write timer is armed again with the exiting bound (run) */
         ngx_http_kvmq_ws_queue_close(ws, NGX_HTTP_KVMQ_WS_RESTART,
                                      "server restart");
+
+        if (c->write->timer_set) {
+            ngx_del_timer(c->write);
+        }
+
         ngx_http_kvmq_ws_run(ws);
         return;
     }
@@ -616,8 +665,16 @@ ngx_http_kvmq_ws_run(ngx_http_kvmq_ws_t *ws)
 
     if (ws->out || ws->request->out) {
 
+        /*
+         * An exiting worker waits for a client that reads nothing at
+         * most lingering_timeout (a slow reader already closed with 1008
+         * could otherwise hold it for send_timeout).
+         */
         if (c->sent != sent || !c->write->timer_set) {
-            ngx_add_timer(c->write, clcf->send_timeout);
+            ngx_add_timer(c->write,
+                          ngx_exiting ? ngx_min(clcf->send_timeout,
+                                                clcf->lingering_timeout)
+                                      : clcf->send_timeout);
         }
 
     } else {

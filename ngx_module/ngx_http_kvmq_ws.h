@@ -15,6 +15,10 @@
  *
  *   ws->pubsub     a pointer for the pub/sub glue's own per-connection
  *                  state (subscriptions ...); NULL at the start
+ *   ws->mq, ws->on_mq_close
+ *                  the same pair for the queue glue (queue_ws.c), so
+ *                  that pub/sub and queues on one connection each get
+ *                  their call
  *   ws->on_close   called once when the connection goes away, for
  *                  whatever reason, while ws is still valid; no frame can
  *                  be sent from it
@@ -128,6 +132,8 @@ struct ngx_http_kvmq_ws_s {
     ngx_connection_t           *connection;
     void                       *pubsub;
     ngx_http_kvmq_ws_close_pt   on_close;
+    void                       *mq;
+    ngx_http_kvmq_ws_close_pt   on_mq_close;
 
     /* the rest belongs to ngx_http_kvmq_ws.c */
     ngx_http_kvmq_loc_conf_t   *conf;

@@ -31,6 +31,8 @@
 
 #include "ngx_http_kvmq_ws.h"
 #include "ngx_http_kvmq_ws_pubsub.h"
+#include "ngx_http_kvmq_block.h"
+#include "ngx_http_kvmq_queue_ws.h"
 
 
 #define NGX_HTTP_KVMQ_WS_POOL       16384   /* scratch pool per message */
@@ -99,6 +101,23 @@ static ngx_http_kvmq_ws_glue_cmd_t  ngx_http_kvmq_ws_glue_cmds[] = {
     { ngx_string("UNSUBSCRIBE"), ngx_http_kvmq_ws_unsubscribe },
     { ngx_string("PSUBSCRIBE"), ngx_http_kvmq_ws_psubscribe },
     { ngx_string("PUNSUBSCRIBE"), ngx_http_kvmq_ws_punsubscribe },
+
+    /* blocking pops: in a batch they run as their non-blocking variant */
+    { ngx_string("BLPOP"), ngx_http_kvmq_block_ws },
+    { ngx_string("BRPOP"), ngx_http_kvmq_block_ws },
+    { ngx_string("BRPOPLPUSH"), ngx_http_kvmq_block_ws },
+    { ngx_string("BLMOVE"), ngx_http_kvmq_block_ws },
+    { ngx_string("BZPOPMIN"), ngx_http_kvmq_block_ws },
+    { ngx_string("BZPOPMAX"), ngx_http_kvmq_block_ws },
+
+    /* queues (queue_ws.c) */
+    { ngx_string("CONSUME"), ngx_http_kvmq_ws_consume },
+    { ngx_string("CANCEL"), ngx_http_kvmq_ws_cancel },
+    { ngx_string("ACK"), ngx_http_kvmq_ws_settle },
+    { ngx_string("NACK"), ngx_http_kvmq_ws_settle },
+    { ngx_string("BIND"), ngx_http_kvmq_ws_bind },
+    { ngx_string("UNBIND"), ngx_http_kvmq_ws_bind },
+    { ngx_string("RPC"), ngx_http_kvmq_ws_rpc },
 
     { ngx_null_string, NULL }
 };
@@ -236,6 +255,10 @@ ngx_http_kvmq_ws_dispatch(ngx_http_kvmq_ws_t *ws, u_char *data, size_t len)
                    != 0)
             {
                 continue;
+            }
+
+            if (batch && g->handler == ngx_http_kvmq_block_ws) {
+                break;
             }
 
             if (batch) {

@@ -7,7 +7,7 @@ set -e
 
 PACKAGES="
     build-essential gcc make perl curl
-    nginx nginx-dev libyajl-dev
+    nginx nginx-dev libyajl-dev libwebsockets-dev
     libmojolicious-perl libredis-perl redis-server
     cppcheck
     wrk libnginx-mod-http-lua lua-resty-core

@@ -26,6 +26,7 @@
 #define M   KVMQ_CMD_DENYOOM
 #define A   KVMQ_CMD_ADMIN
 #define F   KVMQ_CMD_FAST
+#define B   KVMQ_CMD_BLOCKING
 
 #define CMD(n, f, ar, fl, fk, lk, ks)                                         \
     { n, kvmq_cmd_##f, ar, fl, fk, lk, ks }
@@ -127,6 +128,10 @@ static kvmq_cmd_t  kvmq_commands[] = {
     CMD("LPOS",         lpos,         -3, R,       1,  1, 1),
     CMD("RPOPLPUSH",    rpoplpush,     3, W|M,     1,  2, 1),
     CMD("LMOVE",        lmove,         5, W|M,     1,  2, 1),
+    CMD("BLPOP",        blpop,        -3, W|B,     1, -2, 1),
+    CMD("BRPOP",        brpop,        -3, W|B,     1, -2, 1),
+    CMD("BRPOPLPUSH",   brpoplpush,    4, W|M|B,   1,  2, 1),
+    CMD("BLMOVE",       blmove,        6, W|M|B,   1,  2, 1),
 
     /* set (t_set.c) */
     CMD("SADD",         sadd,         -3, W|M|F,   1,  1, 1),
@@ -171,6 +176,8 @@ static kvmq_cmd_t  kvmq_commands[] = {
     CMD("ZREMRANGEBYLEX", zremrangebylex, 4, W,    1,  1, 1),
     CMD("ZPOPMIN",      zpopmin,      -2, W|F,     1,  1, 1),
     CMD("ZPOPMAX",      zpopmax,      -2, W|F,     1,  1, 1),
+    CMD("BZPOPMIN",     bzpopmin,     -3, W|B,     1, -2, 1),
+    CMD("BZPOPMAX",     bzpopmax,     -3, W|B,     1, -2, 1),
     CMD("ZUNIONSTORE",  zunionstore,  -4, W|M,     1,  1, 1),
     CMD("ZINTERSTORE",  zinterstore,  -4, W|M,     1,  1, 1),
     CMD("ZDIFFSTORE",   zdiffstore,   -4, W|M,     1,  1, 1),
@@ -428,7 +435,10 @@ kvmq_exec(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
     c->argc = argc;
     c->argv = argv;
 
-    kvmq_db_count_command(c->db, kvmq_cmd_id(cmd));
+    /* a parked blocking command retried is not a new call */
+    if (c->block_id == 0) {
+        kvmq_db_count_command(c->db, kvmq_cmd_id(cmd));
+    }
 
     cmd->proc(c, argc, argv);
 
@@ -437,6 +447,13 @@ kvmq_exec(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
     c->argv = NULL;
 
     return c->reply->err;
+}
+
+
+int
+kvmq_cmd_is_blocking(const kvmq_cmd_t *cmd)
+{
+    return (cmd->flags & KVMQ_CMD_BLOCKING) != 0;
 }
 
 

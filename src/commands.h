@@ -107,6 +107,14 @@ KVMQ_CMD_PROTO(lpos);
 KVMQ_CMD_PROTO(rpoplpush);
 KVMQ_CMD_PROTO(lmove);
 
+/* blocking pops (t_block.c) */
+KVMQ_CMD_PROTO(blpop);
+KVMQ_CMD_PROTO(brpop);
+KVMQ_CMD_PROTO(brpoplpush);
+KVMQ_CMD_PROTO(blmove);
+KVMQ_CMD_PROTO(bzpopmin);
+KVMQ_CMD_PROTO(bzpopmax);
+
 /*
  * The engine half of the blocking pops (see t_list.c): pop or move if
  * the source key exists (replying as LPOP/RPOP with count < 0 for one

@@ -119,6 +119,7 @@ kvmq_db_destroy(kvmq_db_t *db, const kvmq_alloc_t *a)
     kvmq_db_flush(&c);
     kvmq_pubsub_destroy(&c);
     kvmq_mq_destroy(&c);
+    kvmq_block_destroy(&c);
     kvmq_lazyfree_drain(&c);
     kvmq_htable_free(&c, &db->keys);
 
@@ -800,6 +801,8 @@ kvmq_db_signal_ready(kvmq_ctx_t *c, kvmq_entry_t *e)
 {
     c->db->ready_seq++;
     c->db->ready_hash = (uint32_t) kvmq_key_hash(c->db, e->key, e->klen);
+
+    kvmq_block_signal(c, e);
 }
 
 

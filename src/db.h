@@ -11,7 +11,7 @@
 
 
 #define KVMQ_DB_MAGIC         0x6b766d71u     /* "kvmq" */
-#define KVMQ_DB_VERSION       3
+#define KVMQ_DB_VERSION       4
 #define KVMQ_MAX_COMMANDS     512
 
 /*
@@ -25,6 +25,31 @@ struct kvmq_lazy_job_s {
     void               *val;
     uint32_t            type;       /* kvmq_type_e */
 };
+
+/*
+ * t_block.c: who waits on which key for a blocking pop, oldest first;
+ * one record per (waiter, key), records of one waiter share its id.
+ */
+typedef struct kvmq_waiter_s  kvmq_waiter_t;
+
+struct kvmq_waiter_s {
+    kvmq_waiter_t      *next;
+    kvmq_waiter_t      *prev;
+    uint64_t            id;
+    uint32_t            slot;       /* the worker slot holding it */
+    uint32_t            klen;
+    unsigned char       key[];
+};
+
+#define KVMQ_BLOCK_SLOTS      64
+
+typedef struct {
+    kvmq_waiter_t      *head;
+    kvmq_waiter_t      *tail;
+    uint64_t            count;
+    uint64_t            next_id;
+    uint64_t            wakes[KVMQ_BLOCK_SLOTS];  /* per slot, bumped */
+} kvmq_block_reg_t;
 
 typedef struct {
     kvmq_lazy_job_t    *head;
@@ -59,10 +84,13 @@ struct kvmq_db_s {
     /* lazyfree.c: big values waiting to be freed in bounded steps */
     kvmq_lazy_t         lazy;
 
-    /* blocking pops (a later door): bumped whenever a list or sorted set
-     * gets items, with the hash of the last key that did */
+    /* bumped whenever a list or sorted set gets items, with the hash of
+     * the last key that did */
     uint64_t            ready_seq;
     uint32_t            ready_hash;
+
+    /* t_block.c: the waiters of blocking pops */
+    kvmq_block_reg_t    blocked;
 
     /* pubsub.c: channels, patterns, slot records; made on first use */
     struct kvmq_pubsub_s  *pubsub;
@@ -84,6 +112,10 @@ void kvmq_db_count_command(kvmq_db_t *db, unsigned id);
 
 /* a list or sorted set key got items (see t_list.c on blocking pops) */
 void kvmq_db_signal_ready(kvmq_ctx_t *c, kvmq_entry_t *e);
+
+/* t_block.c (the rest of its API is in kvmq.h) */
+void kvmq_block_signal(kvmq_ctx_t *c, kvmq_entry_t *e);
+void kvmq_block_destroy(kvmq_ctx_t *c);
 
 /* object.c: free a value at once, whatever its size */
 void kvmq_value_free_now(kvmq_ctx_t *c, kvmq_type_e type, void *val);

@@ -90,6 +90,7 @@ typedef struct {
 #define KVMQ_CMD_DENYOOM   0x04    /* may allocate: evict first if needed */
 #define KVMQ_CMD_ADMIN     0x08    /* FLUSHALL, SAVE ... */
 #define KVMQ_CMD_FAST      0x10
+#define KVMQ_CMD_BLOCKING  0x20    /* may park the request (t_block.c) */
 
 typedef void (*kvmq_cmd_pt)(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv);
 

@@ -149,6 +149,17 @@ struct kvmq_ctx_s {
     uint64_t                owner;
     unsigned                owner_slot;
 
+    /* blocking pops (t_block.c): block = 1 lets a blocking command park
+     * (else it is its non-blocking variant); a parked one is retried
+     * with its block_id; blocked, block_id and block_timeout (ms, 0 =
+     * forever) tell the door to park; block_count > 0 makes BLPOP/BRPOP
+     * reply as LPOP/RPOP key count (the REST pop) */
+    unsigned                block:1;
+    unsigned                blocked:1;
+    uint64_t                block_id;
+    int64_t                 block_timeout;
+    long long               block_count;
+
     /* set by kvmq_exec: what is running now */
     const kvmq_cmd_t       *cmd;
     int                     argc;
@@ -191,6 +202,9 @@ const kvmq_cmd_t *kvmq_cmd_lookup(const unsigned char *name, size_t len);
 /* arity check for a looked-up command; argc counts the name */
 int kvmq_cmd_arity_ok(const kvmq_cmd_t *cmd, int argc);
 int kvmq_cmd_is_write(const kvmq_cmd_t *cmd);
+
+/* BLPOP and the like: the doors may park them (see kvmq_block_cancel) */
+int kvmq_cmd_is_blocking(const kvmq_cmd_t *cmd);
 
 /* is argv[i] (of argc) a key of this command? (for kvmq_max_key) */
 int kvmq_cmd_key_arg(const kvmq_cmd_t *cmd, int argc, int i);
@@ -239,6 +253,17 @@ uint64_t kvmq_db_lazyfree_pending(kvmq_db_t *db);
  * blocked pops compares it after each batch to know when to retry them.
  */
 uint64_t kvmq_db_ready_seq(kvmq_db_t *db);
+
+/*
+ * A parked blocking command whose client went away or timed out: drop
+ * its waiter records (c->wake tells whom to wake in its place).  A
+ * worker starting in a slot drops what the slot's previous holder left.
+ */
+void kvmq_block_cancel(kvmq_ctx_t *c, uint64_t id);
+void kvmq_block_slot_reset(kvmq_ctx_t *c, unsigned slot);
+
+/* how many times the waiters of a slot were woken (under the lock) */
+uint64_t kvmq_block_wakes(kvmq_db_t *db, unsigned slot);
 
 /* per-command call counters: call fn for each command run at least once */
 void kvmq_db_command_stats(kvmq_db_t *db,

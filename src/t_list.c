@@ -15,8 +15,8 @@
  * the list, so NOMEM leaves it as it was; a list never stays empty (the
  * key is deleted with its last item); every write gets a new cas.
  *
- * Blocking pops (BLPOP BRPOP BRPOPLPUSH BLMOVE) come with the WebSocket
- * and wake-up work.  Their engine half is here already:
+ * Blocking pops (BLPOP BRPOP BRPOPLPUSH BLMOVE) live in t_block.c, with
+ * the registry of their waiters.  Their half here:
  *
  *   - kvmq_list_try_pop() and kvmq_list_try_move() are LPOP/RPOP and
  *     LMOVE that reply nothing and return 0 when the source key does not
@@ -24,9 +24,8 @@
  *     woken, and parks the request while they return 0.
  *   - Every push and every creation of a list key (LPUSH ..., LINSERT,
  *     LMOVE's destination) calls kvmq_db_signal_ready(), which bumps
- *     db->ready_seq and records the key's hash: the door compares the
- *     sequence after each batch and wakes the workers whose parked
- *     requests wait on a key that may have items now.
+ *     db->ready_seq and ORs into c->wake the worker slots whose parked
+ *     requests wait on the key (t_block.c).
  *
  * Items are stored as strings (no integer encoding): a list hands back
  * exactly the bytes it was given, and 16-byte items, the common case,

@@ -26,10 +26,10 @@
  * WRONGTYPE), with Redis' messages.  ZADD with INCR whose result is NaN
  * (inf + -inf) is an error and changes nothing.
  *
- * Blocking pops (BZPOPMIN BZPOPMAX) come with the wake-up work; their
- * engine half is kvmq_zset_try_pop(), ZPOPMIN/ZPOPMAX that reply nothing
- * and return 0 when the key does not exist, and every ZADD that creates
- * or grows a set signals the db (kvmq_db_signal_ready, see t_list.c).
+ * Blocking pops (BZPOPMIN BZPOPMAX) live in t_block.c; their half here
+ * is kvmq_zset_try_pop(), ZPOPMIN/ZPOPMAX that reply nothing and return
+ * 0 when the key does not exist, and every ZADD that creates or grows a
+ * set signals the db (kvmq_db_signal_ready, see t_list.c).
  */
 
 #include <math.h>
@@ -732,6 +732,20 @@ kvmq_cmd_zremrangebylex(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 /* ---- ZPOPMIN ZPOPMAX --------------------------------------------------- */
 
 
+static void
+kvmq_zset_pop_reply(kvmq_ctx_t *c, const unsigned char *m, size_t len,
+    double score, int with_key)
+{
+    if (with_key == 2) {
+        kvmq_reply_bulk(c, m, len);
+        kvmq_reply_double(c, score);
+        return;
+    }
+
+    kvmq_zset_reply_item(c, m, len, score, 1);
+}
+
+
 /*
  * Pop up to count (>= 1) members of e's set from the low (max = 0) or
  * high end, replying [[member, score], ...], or with with_key [key,
@@ -751,12 +765,15 @@ kvmq_zset_pop_entry(kvmq_ctx_t *c, kvmq_entry_t *e, int max,
     len = kvmq_zset_length(e->val);
     n = ((uint64_t) count > len) ? len : (uint64_t) count;
 
+    /* with_key 2 is BZPOPMIN's flat [key, member, score] of one item */
     if (with_key) {
-        kvmq_reply_array(c, 2);
+        kvmq_reply_array(c, (with_key == 2) ? 3 : 2);
         kvmq_reply_bulk(c, e->key, e->klen);
     }
 
-    kvmq_reply_array(c, (long) n);
+    if (with_key != 2) {
+        kvmq_reply_array(c, (long) n);
+    }
 
     if (kvmq_zset_enc(e->val) == KVMQ_ZSET_PACKED) {
         zp = e->val;
@@ -764,10 +781,13 @@ kvmq_zset_pop_entry(kvmq_ctx_t *c, kvmq_entry_t *e, int max,
 
         for (k = 0; k < n; k++) {
             it = &items[max ? len - 1 - k : k];
-            kvmq_zset_reply_item(c, it->m, it->len, it->score, 1);
+            kvmq_zset_pop_reply(c, it->m, it->len, it->score, with_key);
         }
 
-        kvmq_reply_array_end(c);
+        if (with_key != 2) {
+            kvmq_reply_array_end(c);
+        }
+
         kvmq_zpack_delete(zp, (uint32_t) (max ? len - n : 0), (uint32_t) n);
 
     } else {
@@ -776,11 +796,14 @@ kvmq_zset_pop_entry(kvmq_ctx_t *c, kvmq_entry_t *e, int max,
 
         for (k = 0; k < n; k++) {
             m = kvmq_zsl_member(x);
-            kvmq_zset_reply_item(c, m.data, m.len, x->score, 1);
+            kvmq_zset_pop_reply(c, m.data, m.len, x->score, with_key);
             x = max ? x->backward : x->forward[0];
         }
 
-        kvmq_reply_array_end(c);
+        if (with_key != 2) {
+            kvmq_reply_array_end(c);
+        }
+
         (void) kvmq_zsl_delete_range(c, z, KVMQ_ZDEL_RANK, NULL,
                                      max ? len - n + 1 : 1,
                                      max ? len : n);
