@@ -5,12 +5,15 @@
 
 set -e
 
+top=$(cd "$(dirname "$0")/.." && pwd)
+
 PACKAGES="
     build-essential gcc make perl curl
     nginx nginx-dev libyajl-dev libwebsockets-dev
     libmojolicious-perl libredis-perl redis-server
     cppcheck
     wrk libnginx-mod-http-lua lua-resty-core
+    chromium nodejs
 "
 
 missing=
@@ -21,8 +24,28 @@ for p in $PACKAGES; do
     fi
 done
 
+# npm: Debian's package, unless a node install (e.g. NodeSource's nodejs)
+# already brings its own npm, which Debian's would conflict with.
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing npm"
+fi
+
+# t/browser.t's node modules (playwright-core 1.61.1, the last release for
+# node 18 = Debian 12's nodejs, pinned by
+# t/browser/package-lock.json; never a browser download: the test uses
+# Debian's chromium).  Run after the packages, and on every `make deps`
+# that finds them missing.
+npm_deps() {
+    if [ ! -f "$top/t/browser/node_modules/playwright-core/package.json" ]; then
+        echo "make deps: npm ci in t/browser"
+        (cd "$top/t/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+            npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
 if [ -z "$missing" ]; then
     echo "make deps: all packages installed"
+    npm_deps
     exit 0
 fi
 
@@ -63,4 +86,5 @@ $apt install -y -q --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
     $missing < /dev/null
 
+npm_deps
 echo "make deps: done"

@@ -370,8 +370,18 @@ my @STRING_GEN = (
     sub {
         my @c = (_pick([qw(EXPIRE PEXPIRE)]), _key(),
             _pick(['1000000', '2000000', '-1', 'x']));
-        push @c, _pick([qw(NX XX GT LT)]) if rand() < 0.5;
+        push @c, _pick([qw(NX XX)]) if rand() < 0.5;
         return \@c;
+    },
+    sub {
+        # GT/LT compare against the current expiry: with relative times
+        # two calls in the same millisecond tie on one side and not on
+        # the other, so these use absolute times
+        my $at = _pick([qw(EXPIREAT PEXPIREAT)]);
+        my @t = $at eq 'EXPIREAT'
+            ? ('4102444800', '4102444900', '4102444700', '1')
+            : ('4102444800000', '4102444900000', '4102444700000', '1');
+        return [$at, _key(), _pick(\@t), _pick([qw(GT LT NX XX)])];
     },
     sub { ['EXPIREAT', _key(), _pick(['4102444800', '4102444801', '1'])] },
     sub { ['PERSIST', _key()] },
