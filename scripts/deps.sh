@@ -38,8 +38,14 @@ fi
 npm_deps() {
     if [ ! -f "$top/t/browser/node_modules/playwright-core/package.json" ]; then
         echo "make deps: npm ci in t/browser"
-        (cd "$top/t/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-            npm ci --no-audit --no-fund --loglevel=error)
+        # the browser test is the only user: when the registry cannot be
+        # reached, t/browser.t skips with that reason instead of the whole
+        # suite failing here
+        if ! (cd "$top/t/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+                npm ci --no-audit --no-fund --loglevel=error); then
+            echo "make deps: npm ci failed; t/browser.t will be skipped" >&2
+            rm -rf "$top/t/browser/node_modules"
+        fi
     fi
 }
 
