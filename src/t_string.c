@@ -485,9 +485,10 @@ kvmq_cmd_getset(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 }
 
 
-/* ADD key value [EX s|PX ms]: memcached add, set only if absent */
-void
-kvmq_cmd_add(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
+/* ADD and REPLACE: SET NX / SET XX with memcached's :1/:0 answer */
+static void
+kvmq_str_add_replace(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv,
+    unsigned cond)
 {
     kvmq_setopt_t  opt;
 
@@ -499,9 +500,17 @@ kvmq_cmd_add(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
         return;
     }
 
-    opt.flags |= KVMQ_SET_NX | KVMQ_SET_REPLY_INT | KVMQ_SET_STRONLY;
+    opt.flags |= cond | KVMQ_SET_REPLY_INT | KVMQ_SET_STRONLY;
 
     kvmq_str_set(c, &argv[1], &argv[2], &opt);
+}
+
+
+/* ADD key value [EX s|PX ms]: memcached add, set only if absent */
+void
+kvmq_cmd_add(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
+{
+    kvmq_str_add_replace(c, argc, argv, KVMQ_SET_NX);
 }
 
 
@@ -509,19 +518,7 @@ kvmq_cmd_add(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 void
 kvmq_cmd_replace(kvmq_ctx_t *c, int argc, const kvmq_slice_t *argv)
 {
-    kvmq_setopt_t  opt;
-
-    memset(&opt, 0, sizeof(kvmq_setopt_t));
-
-    if (kvmq_setopt_parse(c, argc, argv, 3, KVMQ_SET_EX | KVMQ_SET_PX, &opt)
-        != 0 || kvmq_setopt_expire(c, &opt) != 0)
-    {
-        return;
-    }
-
-    opt.flags |= KVMQ_SET_XX | KVMQ_SET_REPLY_INT | KVMQ_SET_STRONLY;
-
-    kvmq_str_set(c, &argv[1], &argv[2], &opt);
+    kvmq_str_add_replace(c, argc, argv, KVMQ_SET_XX);
 }
 
 
