@@ -9,6 +9,7 @@
 #   make lint       style checks + cppcheck over our C files
 #   make test       deps, build, unit, lint, then prove -r t
 #   make test-asan  the same suite, module and unit tests with ASan+UBSan
+#   make bench      the peers too, then bench/run.sh -> bench/RESULTS.md
 #   make run        nginx in the foreground on 127.0.0.1:8080
 #   make start/stop the same in the background
 #   make clean      remove build/
@@ -92,12 +93,29 @@ update = { cat > $(1).tmp; \
            else mv -f $(1).tmp $(1); fi; }
 
 .PHONY: all deps build tools unit lint test test-asan prove run start \
-        stop clean FORCE
+        stop clean bench FORCE
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+
+# --- the benchmark (bench/run.sh writes bench/RESULTS.md) -----------------
+
+# The RabbitMQ load client is built only here: librabbitmq-dev is a
+# benchmark dependency, not a build or test one.
+AMQP_BENCH := $(OUT)/bench/kvmq-amqp-bench
+
+$(AMQP_BENCH): bench/amqp_bench.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu99 -Wall -Wextra -Werror -O2 -o $@ $< -lrabbitmq -lpthread
+
+bench:
+	@scripts/deps.sh bench
+	+@$(MAKE) --no-print-directory build
+	+@$(MAKE) --no-print-directory $(AMQP_BENCH)
+	bench/run.sh
 
 
 # --- the module -----------------------------------------------------------
@@ -162,10 +180,10 @@ $(TOOLS_DIR)/kvmq: tools/kvmq.c tools/kvmq_queue.c tools/kvmq_print.c \
 	@mkdir -p $(@D)
 	$(CC) $(TOOLS_CFLAGS) -o $@ $(filter %.c,$^) $(TOOLS_LIBS)
 
-$(TOOLS_DIR)/kvmq-bench: tools/bench.c tools/kvmq_print.c tools/wsclient.c \
-                         $(wildcard tools/*.h)
+$(TOOLS_DIR)/kvmq-bench: tools/bench.c tools/bench_peer.c tools/kvmq_print.c \
+                         tools/wsclient.c $(wildcard tools/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(TOOLS_CFLAGS) -o $@ $(filter %.c,$^) $(TOOLS_LIBS)
+	$(CC) $(TOOLS_CFLAGS) -pthread -o $@ $(filter %.c,$^) $(TOOLS_LIBS)
 
 
 # --- engine unit tests ----------------------------------------------------

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian packages kvmq needs to build, test and benchmark:
+# Install the Debian packages kvmq needs to build and test (and with the
+# argument "bench", to benchmark against its peers):
 # only those missing, `apt-get update` only when something is missing,
 # nothing at all when everything is there.  Non-interactive (CI, no stdin).
 
@@ -15,6 +16,13 @@ PACKAGES="
     wrk libnginx-mod-http-lua lua-resty-core
     chromium nodejs
 "
+
+# `scripts/deps.sh bench` (make bench): the peers kvmq is measured against
+if [ "${1:-}" = bench ]; then
+    PACKAGES="$PACKAGES
+    redis-tools webdis libnginx-mod-nchan rabbitmq-server librabbitmq-dev
+    "
+fi
 
 missing=
 for p in $PACKAGES; do

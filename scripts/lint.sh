@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 files=
 cfiles=
 for f in src/*.c src/*.h ngx_module/*.c ngx_module/*.h tools/*.c tools/*.h \
+         bench/*.c \
          t/unit/*.c t/unit/*.h
 do
     [ -f "$f" ] || continue

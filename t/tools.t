@@ -5,7 +5,9 @@
 # that resumes across an nginx restart (stop + run on the same port)
 # without losing a message, error exits (connection refused, HTTP error,
 # timeout, usage), publish / consume / rpc / serve on queues, and short
-# kvmq-bench cmd, fanout, queue and rpc runs with 0 lost.
+# kvmq-bench cmd, fanout, queue and rpc runs with 0 lost, and fanout with
+# stalled subscribers that a small kvmq_ws_send_buffer gets closed (1008)
+# while the others get every message.
 
 use strict;
 use warnings;
@@ -34,6 +36,7 @@ http {
     server {
         listen 127.0.0.1:%%PORT%% reuseport;
         location /kvmq/ { kvmq_api main; }
+        location /slow/ { kvmq_api main; kvmq_ws_send_buffer 64k; }
     }
 }
 EOF
@@ -380,6 +383,47 @@ out_is(['pub', 'nobody', 'hi'], "(integer) 0\n", 'pub');
     like($out, qr/ 400 answered in .* calls\/s/, 'bench rpc: all');
     like($out, qr/errors 0, lost 0, out of order 0, connections lost 0/,
          'bench rpc: 0 lost');
+    like($out, qr/\n  client CPU \d+% \([\d.]+ s of [\d.]+ s\)\n/,
+         'bench: client CPU');
+
+    # 2 of 50 never read: 5000 deliveries of 180 bytes pass what the
+    # socket buffers (some 256k) and 64k hold, so the server closes them;
+    # the 48 others get all (a smaller buffer fails them too when the
+    # client falls behind)
+    ($rc, $out, $err) = tool(undef, $BENCH, '--url', $t->url('/slow/'),
+                             'fanout', '-s', 50, '--stalled', 2,
+                             '-m', 5000, '-b', 100);
+    is($rc, 0, 'bench stalled: exit 0') or diag($err);
+    like($out, qr/ 240000 deliveries in .* deliveries\/s/,
+         'bench stalled: every delivery to the others');
+    like($out, qr/errors 0, lost 0, out of order 0, connections lost 0/,
+         'bench stalled: 0 lost');
+    my $line = "\n  stalled 2: closed by the server 2 (code 1008 x2), "
+               . "not closed 0, unsettled 0\n";
+    like($out, qr/\Q$line\E/, 'bench stalled: both closed with 1008');
+
+    # a stalled one that the default buffer holds reads it all at the end
+    ($rc, $out, $err) = tool(undef, $BENCH, '--url', $URL, 'fanout',
+                             '-s', 5, '--stalled', 1, '-m', 100);
+    is($rc, 0, 'bench stalled, not closed: exit 0') or diag($err);
+    like($out, qr/ 400 deliveries in /, 'bench stalled, not closed: all');
+    $line = "\n  stalled 1: closed by the server 0, not closed 1, "
+            . "unsettled 0\n";
+    like($out, qr/\Q$line\E/, 'bench stalled, not closed: report');
+
+    ($rc, $out, $err) = tool(undef, $BENCH, '--url', $URL, 'fanout',
+                             '-s', 2, '--stalled', 2);
+    is($rc, 2, 'bench: --stalled of all: exit 2');
+
+    ($rc, $out, $err) = tool(undef, $BENCH, '--url', $URL,
+                             '--target', 'nchan', 'cmd');
+    is($rc, 2, 'bench: nchan cmd: exit 2');
+    like($err, qr/--target nchan runs fanout only/,
+         'bench: nchan cmd: message');
+
+    ($rc, $out, $err) = tool(undef, $BENCH, '--url', $URL, 'cmd',
+                             '--target', 'redis');
+    is($rc, 2, 'bench: unknown target: exit 2');
 
     my $dead = Kvmq::Test::free_port();
     ($rc, $out, $err) = tool(undef, $BENCH, '--url',

@@ -3,10 +3,11 @@
  * kvmq-bench: a load generator for kvmq's WebSocket door, one process
  * with many connections on one libwebsockets event loop.
  *
- *   kvmq-bench [--url URL] cmd [-c CONNS] [-n TOTAL] [-P PIPELINE]
- *              [--command "NAME ARGS..."]
- *   kvmq-bench [--url URL] fanout [-s SUBS] [-C CHANNELS] [-p PUBS]
- *              [-m MESSAGES] [-b BYTES] [-w WINDOW]
+ *   kvmq-bench [--url URL] [--target T] cmd [-c CONNS] [-n TOTAL]
+ *              [-P PIPELINE] [--command "NAME ARGS..."]
+ *   kvmq-bench [--url URL] [--target T] fanout [-s SUBS] [-C CHANNELS]
+ *              [-p PUBS] [-m MESSAGES] [-b BYTES] [-w WINDOW]
+ *              [--stalled N]
  *   kvmq-bench [--url URL] queue [-c CONSUMERS] [-p PRODUCERS]
  *              [-f PREFETCH] [-m MESSAGES] [-b BYTES] [-w WINDOW]
  *   kvmq-bench [--url URL] rpc [-c WORKERS] [-p CALLERS] [-w WINDOW]
@@ -21,8 +22,24 @@
  * channels, each with at most WINDOW PUBLISH in flight.  A message's data
  * starts with its send time (CLOCK_MONOTONIC, the same clock here), so a
  * delivery's latency is publish to receive.  A subscriber expects the
- * channel's seq to grow by one: a smaller one is out of order, and lost
- * is what was expected and never came.
+ * channel's seq to grow: a smaller one is out of order, and lost is what
+ * was expected and never came.
+ *
+ * fanout --stalled N: the first N subscribers stop reading once
+ * subscribed (lws_rx_flow_control); their messages are not expected.
+ * When the others have all, they read again, since a server's close
+ * frame waits behind what the socket buffers hold: each is then either
+ * closed (counted by close code) or reads all of its channel's messages
+ * (not closed).  A server that gives up on it first (kvmq waits
+ * lingering_timeout after its 1008, then the kernel retries the orphaned
+ * socket for a minute or so) resets the connection, and what it had
+ * sent is lost with the close frame: that counts as code 1006.
+ *
+ * --target nchan (fanout) and webdis (cmd, fanout) drive those peers
+ * instead, with the same counting: see bench_peer.c for how.
+ *
+ * Every mode reports the client's own CPU (user + system over the wall
+ * time of the measurement): near 100% the client may be the limit.
  *
  * queue: the consumers declare and purge the queue, CONSUME it with
  * PREFETCH and ACK each delivery; then the producers Q.PUBLISH.  A
@@ -43,105 +60,32 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "wsclient.h"
+#include "bench.h"
 #include "kvmq_print.h"
 
-
-#define BENCH_BUCKETS    (64 + 40 * 32)
-
-/* connection roles */
-#define BENCH_CMD        0
-#define BENCH_SUB        1      /* subscriber, consumer, RPC worker */
-#define BENCH_PUB        2      /* publisher, producer, RPC caller */
-
-/* modes */
-#define MODE_CMD         0
-#define MODE_FANOUT      1
-#define MODE_QUEUE       2
-#define MODE_RPC         3
 
 #define BENCH_QUEUE      "kvmq-bench"
 #define BENCH_RPC_QUEUE  "kvmq-bench.rpc"
 
 
-typedef struct {
-    kvmq_ws_t              *ws;
-    int                     role;
-    int                     channel;
-    long long               quota;        /* cmd, pub: messages to send */
-    long long               sent;
-    long long               done;
-    int64_t                *sent_at;      /* cmd: ring of PIPELINE */
-    unsigned long long      last_seq;     /* sub */
-    long long              *last_k;       /* consumer: per producer */
-    unsigned                subscribed:1;
-    unsigned                opened:1;
-} bench_conn_t;
-
-
-typedef struct {
-    kvmq_url_t              url;
-    struct lws_context     *ctx;
-    lws_sorted_usec_list_t  tick;
-    bench_conn_t           *conns;
-    int                     nconns;
-    int                     mode;
-
-    /* options */
-    long long               total;
-    long long               pipeline;
-    long long               subs;
-    long long               channels;
-    long long               pubs;
-    long long               messages;
-    long long               bytes;
-    long long               window;
-    long long               prefetch;
-    long long               timeout_ms;
-    char                   *cmd_json;     /* the command's array */
-
-    /* progress */
-    int                     open_failed;
-    int                     closed;
-    int                     subscribed;
-    int                     publishing;
-    int                     done;
-    long long               answered;
-    long long               errors;
-    long long               received;
-    long long               expected;
-    long long               out_of_order;
-    long long               acks;         /* queue: ACKs sent */
-    long long               acked;        /* queue: ACKs answered */
-    long long               pub_next;
-    long long               progress;
-    int64_t                 start;
-    int64_t                 end;
-    int64_t                 last_change;
-    char                   *payload;
-
-    uint64_t                hist[BENCH_BUCKETS];
-    long long               hist_n;
-    int64_t                 hist_max;
-} bench_t;
-
-
 static int bench_parse(int argc, char **argv);
+static int bench_target(const char *name);
 static int bench_usage(int rc);
 static void bench_open(kvmq_ws_t *ws);
 static void bench_message(kvmq_ws_t *ws, char *data, size_t len);
 static void bench_close(kvmq_ws_t *ws, const char *why);
 static void bench_cmd_fill(bench_conn_t *c);
 static void bench_pub_fill(bench_conn_t *c);
-static void bench_sub_push(bench_conn_t *c, const char *data);
+static void bench_sub_push(bench_conn_t *c, const char *data, size_t len);
 static void bench_delivery(bench_conn_t *c, const char *data);
 static void bench_tick(lws_sorted_usec_list_t *sul);
-static void bench_record(int64_t us);
+static void bench_unstall(void);
+static void bench_stalled_closed(bench_conn_t *c, int code);
 static int64_t bench_percentile(double p);
 static void bench_report(void);
 
 
-static bench_t  bench;
+bench_t  bench;
 
 
 static const kvmq_ws_handler_t  bench_handler = {
@@ -152,10 +96,12 @@ static const kvmq_ws_handler_t  bench_handler = {
 int
 main(int argc, char **argv)
 {
-    int             i;
-    long long       per, extra;
+    int             i, rc;
+    long long       per, extra, ch;
     const char     *url;
     struct rlimit   rl;
+
+    bench.t0 = kvmq_now_us();
 
     if (bench_parse(argc, argv) != 0) {
         return 2;
@@ -177,7 +123,22 @@ main(int argc, char **argv)
         return 2;
     }
 
+    if (bench.target == TARGET_WEBDIS && bench.mode == MODE_CMD) {
+        rc = bench_webdis_cmd();
+        if (rc == 0) {
+            bench_cpu_mark(1);
+            bench_report();
+            rc = (bench.errors || bench.answered < bench.total) ? 1 : 0;
+        }
+
+        return rc;
+    }
+
     if (bench.mode == MODE_CMD) {
+        bench.nconns = (int) bench.subs;
+
+    } else if (bench.target == TARGET_WEBDIS) {
+        /* its publishers are HTTP connections of bench_peer.c */
         bench.nconns = (int) bench.subs;
 
     } else {
@@ -186,7 +147,10 @@ main(int argc, char **argv)
 
     bench.conns = calloc(bench.nconns, sizeof(bench_conn_t));
     bench.payload = malloc(bench.bytes + 256);
-    if (bench.conns == NULL || bench.payload == NULL) {
+    bench.chan_msgs = calloc(bench.channels, sizeof(long long));
+    if (bench.conns == NULL || bench.payload == NULL
+        || bench.chan_msgs == NULL)
+    {
         fprintf(stderr, "kvmq-bench: out of memory\n");
         return 1;
     }
@@ -195,8 +159,13 @@ main(int argc, char **argv)
         bench.conns[i].role = bench.mode == MODE_CMD ? BENCH_CMD
                               : (i < bench.subs ? BENCH_SUB : BENCH_PUB);
 
-        if (bench.mode == MODE_QUEUE && i < bench.subs) {
-            bench.conns[i].last_k = calloc(bench.pubs, sizeof(long long));
+        if (i < bench.subs
+            && (bench.mode == MODE_QUEUE
+                || (bench.mode == MODE_FANOUT && bench.nsrc > 0)))
+        {
+            bench.conns[i].last_k = calloc(bench.mode == MODE_QUEUE
+                                           ? bench.pubs : bench.nsrc,
+                                           sizeof(long long));
             if (bench.conns[i].last_k == NULL) {
                 fprintf(stderr, "kvmq-bench: out of memory\n");
                 return 1;
@@ -221,20 +190,33 @@ main(int argc, char **argv)
         per = bench.messages / bench.pubs;
         extra = bench.messages % bench.pubs;
 
-        for (i = 0; i < bench.pubs; i++) {
+        for (i = 0; i < bench.pubs && bench.subs + i < bench.nconns; i++) {
             bench.conns[bench.subs + i].quota = per + (i < extra);
+            bench.conns[bench.subs + i].channel = (int) (i % bench.channels);
         }
 
+        /* nchan's publishers keep to a channel, the others round robin */
+        for (ch = 0; ch < bench.channels; ch++) {
+            bench.chan_msgs[ch] = bench.messages / bench.channels
+                                  + (ch < bench.messages % bench.channels);
+        }
+
+        if (bench.target == TARGET_NCHAN) {
+            memset(bench.chan_msgs, 0, bench.channels * sizeof(long long));
+
+            for (i = 0; i < bench.pubs; i++) {
+                bench.chan_msgs[i % bench.channels] += per + (i < extra);
+            }
+        }
+
+        /* the stalled ones are the first: spread over the channels */
         for (i = 0; i < bench.subs; i++) {
             bench.conns[i].channel = (int) (i % bench.channels);
-        }
+            bench.conns[i].stalled = i < bench.stalled;
 
-        /* subscribers of each channel times the messages it gets */
-        for (i = 0; bench.mode == MODE_FANOUT && i < bench.channels; i++) {
-            bench.expected += (bench.subs / bench.channels
-                               + (i < bench.subs % bench.channels))
-                              * (bench.messages / bench.channels
-                                 + (i < bench.messages % bench.channels));
+            if (bench.mode == MODE_FANOUT && i >= bench.stalled) {
+                bench.expected += bench.chan_msgs[i % bench.channels];
+            }
         }
 
         if (bench.mode != MODE_FANOUT) {
@@ -249,7 +231,10 @@ main(int argc, char **argv)
     }
 
     for (i = 0; i < bench.nconns; i++) {
-        bench.conns[i].ws = kvmq_ws_connect(bench.ctx, &bench.url, "ws",
+        bench.conns[i].ws = kvmq_ws_connect(bench.ctx, &bench.url,
+                                            bench.target == TARGET_KVMQ
+                                            ? "ws"
+                                            : bench_peer_path(&bench.conns[i]),
                                             &bench_handler, &bench.conns[i]);
         if (bench.open_failed) {
             break;
@@ -266,6 +251,19 @@ main(int argc, char **argv)
         }
     }
 
+    /* after a timeout the tick marked the last progress */
+    if (!bench.timed_out) {
+        bench_cpu_mark(1);
+    }
+
+    bench.cpu_done = 1;
+
+    bench_peer_stop();
+
+    if (bench.stalled && !bench.open_failed) {
+        bench_unstall();
+    }
+
     lws_sul_cancel(&bench.tick);
 
     if (bench.open_failed) {
@@ -278,7 +276,58 @@ main(int argc, char **argv)
     lws_context_destroy(bench.ctx);
 
     return (bench.errors || bench.received < bench.expected
-            || bench.out_of_order) ? 1 : 0;
+            || bench.out_of_order || bench.closed) ? 1 : 0;
+}
+
+
+/*
+ * The stalled subscribers read again once the others have everything:
+ * a server that closed one queued its close frame behind what the
+ * socket buffers still hold, so reading it all is the only way to see
+ * the code.  One that reads all its channel's messages was not closed.
+ */
+
+static void
+bench_unstall(void)
+{
+    int  i;
+
+    for (i = 0; i < bench.stalled; i++) {
+        if (bench.conns[i].ws && bench.conns[i].ws->wsi) {
+            lws_rx_flow_control(bench.conns[i].ws->wsi, 1);
+        }
+    }
+
+    bench.done = 0;
+    bench.progress = 1;
+    bench.last_change = kvmq_now_us();
+    lws_sul_schedule(bench.ctx, 0, &bench.tick, bench_tick,
+                     100 * LWS_US_PER_MS);
+
+    while (!bench.done && bench.settled < bench.stalled) {
+        if (lws_service(bench.ctx, 0) < 0) {
+            break;
+        }
+    }
+
+    /* what is still open is closed by us now */
+    bench.done = 1;
+}
+
+
+/* the client's own CPU: from the measurement's start to its end */
+
+void
+bench_cpu_mark(int end)
+{
+    if (end) {
+        (void) getrusage(RUSAGE_SELF, &bench.ru_end);
+        bench.cpu_end = kvmq_now_us();
+        return;
+    }
+
+    (void) getrusage(RUSAGE_SELF, &bench.ru_start);
+    bench.cpu_start = kvmq_now_us();
 }
 
 
@@ -315,15 +364,24 @@ bench_parse(int argc, char **argv)
     bench.timeout_ms = 10000;
     command = "PING";
 
-    i = 1;
+    /* --url and --target may come before the mode */
 
-    if (i + 1 < argc && strcmp(argv[i], "--url") == 0) {
-        if (kvmq_url_parse(argv[i + 1], &bench.url) != 0) {
-            fprintf(stderr, "kvmq-bench: invalid URL \"%s\"\n", argv[i + 1]);
-            return -1;
+    for (i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--url") == 0) {
+            if (kvmq_url_parse(argv[i + 1], &bench.url) != 0) {
+                fprintf(stderr, "kvmq-bench: invalid URL \"%s\"\n",
+                        argv[i + 1]);
+                return -1;
+            }
+
+        } else if (strcmp(argv[i], "--target") == 0) {
+            if (bench_target(argv[i + 1]) != 0) {
+                return -1;
+            }
+
+        } else {
+            break;
         }
-
-        i += 2;
     }
 
     if (i >= argc) {
@@ -382,6 +440,14 @@ bench_parse(int argc, char **argv)
             continue;
         }
 
+        if (strcmp(argv[i], "--target") == 0) {
+            if (bench_target(argv[++i]) != 0) {
+                return -1;
+            }
+
+            continue;
+        }
+
         p = NULL;
 
         if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-s") == 0) {
@@ -413,6 +479,11 @@ bench_parse(int argc, char **argv)
 
         } else if (strcmp(argv[i], "-t") == 0) {
             p = &bench.timeout_ms;
+
+        } else if (strcmp(argv[i], "--stalled") == 0
+                   && bench.mode == MODE_FANOUT)
+        {
+            p = &bench.stalled;
         }
 
         n = bench_num(argv[i + 1]);
@@ -436,6 +507,15 @@ bench_parse(int argc, char **argv)
         return -1;
     }
 
+    if (bench.stalled >= bench.subs) {
+        fprintf(stderr, "kvmq-bench: --stalled must be less than -s\n");
+        return -1;
+    }
+
+    if (bench_peer_check() != 0) {
+        return -1;
+    }
+
     /* the command as a JSON array, spliced after "cmd": */
 
     line = strdup(command);
@@ -450,9 +530,10 @@ bench_parse(int argc, char **argv)
     }
 
     bench.cmd_json = kvmq_cmd_json(0, cargc, cargv, &len);
+    bench.cmd_path = bench_webdis_path(cargc, cargv);
     free(cargv);
 
-    if (bench.cmd_json == NULL) {
+    if (bench.cmd_json == NULL || bench.cmd_path == NULL) {
         return -1;
     }
 
@@ -465,14 +546,38 @@ bench_parse(int argc, char **argv)
 
 
 static int
+bench_target(const char *name)
+{
+    if (strcmp(name, "kvmq") == 0) {
+        bench.target = TARGET_KVMQ;
+
+    } else if (strcmp(name, "nchan") == 0) {
+        bench.target = TARGET_NCHAN;
+
+    } else if (strcmp(name, "webdis") == 0) {
+        bench.target = TARGET_WEBDIS;
+
+    } else {
+        fprintf(stderr, "kvmq-bench: unknown target \"%s\"\n", name);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
 bench_usage(int rc)
 {
-    fputs("usage: kvmq-bench [--url URL] cmd [-c CONNS] [-n TOTAL] "
-          "[-P PIPELINE]\n"
-          "                  [--command \"NAME ARGS...\"] [-t MS]\n"
-          "       kvmq-bench [--url URL] fanout [-s SUBS] [-C CHANNELS] "
-          "[-p PUBS]\n"
-          "                  [-m MESSAGES] [-b BYTES] [-w WINDOW] [-t MS]\n"
+    fputs("usage: kvmq-bench [--url URL] [--target T] cmd [-c CONNS] "
+          "[-n TOTAL]\n"
+          "                  [-P PIPELINE] [--command \"NAME ARGS...\"] "
+          "[-t MS]\n"
+          "       kvmq-bench [--url URL] [--target T] fanout [-s SUBS] "
+          "[-C CHANNELS]\n"
+          "                  [-p PUBS] [-m MESSAGES] [-b BYTES] "
+          "[-w WINDOW]\n"
+          "                  [--stalled N] [-t MS]\n"
           "       kvmq-bench [--url URL] queue [-c CONSUMERS] [-p PRODUCERS] "
           "[-f PREFETCH]\n"
           "                  [-m MESSAGES] [-b BYTES] [-w WINDOW] [-t MS]\n"
@@ -485,16 +590,21 @@ bench_usage(int rc)
           "fanout: SUBS subscribers (100) on CHANNELS channels (1), PUBS\n"
           "publishers (1) sending MESSAGES (10000) of BYTES (64) with\n"
           "WINDOW (64) in flight each; deliveries/s, publish-to-receive\n"
-          "latency.\n"
+          "latency.  --stalled N: N of the subscribers never read once\n"
+          "subscribed; reports how many the server closed, by code.\n"
           "queue: CONSUMERS (4) with PREFETCH (100) acknowledging each\n"
           "message, PRODUCERS (1) publishing MESSAGES (10000) into queue\n"
           "\"" BENCH_QUEUE "\" (purged first); messages/s, publish to\n"
           "consume latency.\n"
           "rpc: WORKERS (2) answering, CALLERS (8) with WINDOW (1) calls in\n"
           "flight each, CALLS (10000) in all; calls/s, round-trip latency.\n"
-          "Both report p50/p90/p99/max latency, errors, lost and out of\n"
-          "order messages, and give up after -t MS (10000) without\n"
-          "progress.  Exit status: 0 all answered and delivered in order,\n"
+          "--target kvmq (default), nchan (fanout only; URL of the prefix\n"
+          "of its sub/ and pub/ locations) or webdis (cmd over HTTP with\n"
+          "PIPELINE 1, fanout: WebSocket subscribers, HTTP publishers).\n"
+          "All report p50/p90/p99/max latency, errors, lost and out of\n"
+          "order messages and the client's CPU, and give up after -t MS\n"
+          "(10000) without progress.  Exit status: 0 all answered and\n"
+          "delivered in order (but to stalled subscribers),\n"
           "1 otherwise, 2 usage, 3 cannot connect.\n",
           rc > 0 ? stdout : stderr);
 
@@ -513,11 +623,17 @@ bench_open(kvmq_ws_t *ws)
     c = ws->data;
     c->opened = 1;
 
+    if (bench.target != TARGET_KVMQ) {
+        bench_peer_open(c);
+        return;
+    }
+
     switch (c->role) {
 
     case BENCH_CMD:
         if (bench.start == 0) {
             bench.start = kvmq_now_us();
+            bench_cpu_mark(0);
         }
 
         bench_cmd_fill(c);
@@ -551,6 +667,46 @@ bench_open(kvmq_ws_t *ws)
     default:
         if (bench.publishing) {
             bench_pub_fill(c);
+        }
+    }
+}
+
+
+/* a subscriber (consumer, worker) is in place: all of them, publish */
+
+void
+bench_sub_ready(bench_conn_t *c)
+{
+    c->subscribed = 1;
+
+    /* it reads nothing more: what the server does about it is the test */
+    if (c->stalled && c->ws && c->ws->wsi) {
+        lws_rx_flow_control(c->ws->wsi, 0);
+    }
+
+    if (++bench.subscribed == bench.subs) {
+        bench_start_publishing();
+    }
+}
+
+
+void
+bench_start_publishing(void)
+{
+    int  i;
+
+    bench.publishing = 1;
+    bench.start = kvmq_now_us();
+    bench_cpu_mark(0);
+
+    if (bench.target != TARGET_KVMQ) {
+        bench_peer_start();
+        return;
+    }
+
+    for (i = (int) bench.subs; i < bench.nconns; i++) {
+        if (bench.conns[i].opened) {
+            bench_pub_fill(&bench.conns[i]);
         }
     }
 }
@@ -643,13 +799,15 @@ bench_pub_fill(bench_conn_t *c)
 static void
 bench_message(kvmq_ws_t *ws, char *data, size_t len)
 {
-    int            i;
     char          *p;
     bench_conn_t  *c;
 
-    (void) len;
-
     c = ws->data;
+
+    if (bench.target != TARGET_KVMQ) {
+        bench_peer_message(c, data, len);
+        return;
+    }
 
     if (strncmp(data, "{\"type\":", 8) == 0) {
         if (c->role != BENCH_SUB) {
@@ -657,7 +815,7 @@ bench_message(kvmq_ws_t *ws, char *data, size_t len)
         }
 
         if (bench.mode == MODE_FANOUT) {
-            bench_sub_push(c, data);
+            bench_sub_push(c, data, len);
 
         } else {
             bench_delivery(c, data);
@@ -709,21 +867,7 @@ bench_message(kvmq_ws_t *ws, char *data, size_t len)
             return;
         }
 
-        c->subscribed = 1;
-
-        if (++bench.subscribed < bench.subs) {
-            return;
-        }
-
-        bench.publishing = 1;
-        bench.start = kvmq_now_us();
-
-        for (i = (int) bench.subs; i < bench.nconns; i++) {
-            if (bench.conns[i].opened) {
-                bench_pub_fill(&bench.conns[i]);
-            }
-        }
-
+        bench_sub_ready(c);
         return;
 
     default:
@@ -866,28 +1010,51 @@ bench_delivery(bench_conn_t *c, const char *data)
 }
 
 
+/*
+ * A delivery, {"type":"message","channel":"...","pattern":null,
+ * "data":"...","seq":N}: the data follows the short channel name and
+ * the seq ends the message, so neither is searched for through the
+ * payload (this runs once per delivery, 100k times a second or more).
+ */
+
 static void
-bench_sub_push(bench_conn_t *c, const char *data)
+bench_sub_push(bench_conn_t *c, const char *data, size_t len)
 {
-    char                *p;
+    const char          *p, *e;
     int64_t              now, ts;
     unsigned long long   seq;
 
     now = kvmq_now_us();
 
-    p = strstr(data, ",\"data\":\"");
+    if (c->stalled) {
+        c->got++;
+        bench.progress++;
+
+        if (c->got == bench.chan_msgs[c->channel] && !c->settled) {
+            c->settled = 1;
+            bench.settled++;
+        }
+
+        return;
+    }
+
+    p = strstr(data + 8, ",\"data\":\"");
     if (p == NULL) {
         return;
     }
 
     ts = strtoll(p + 9, NULL, 10);
 
-    p = strstr(data, ",\"seq\":");
-    if (p == NULL) {
+    e = data + len;
+    while (e > p && e[-1] != ':') {
+        e--;
+    }
+
+    if (e - p < 7 || strncmp(e - 7, ",\"seq\":", 7) != 0) {
         return;
     }
 
-    seq = strtoull(p + 7, NULL, 10);
+    seq = strtoull(e, NULL, 10);
 
     if (seq <= c->last_seq) {
         bench.out_of_order++;
@@ -913,6 +1080,11 @@ bench_close(kvmq_ws_t *ws, const char *why)
 
     c = ws->data;
     c->ws = NULL;
+
+    if (c->stalled && c->subscribed) {
+        bench_stalled_closed(c, ws->close_code);
+        return;
+    }
 
     if (bench.done) {
         return;
@@ -943,6 +1115,37 @@ bench_close(kvmq_ws_t *ws, const char *why)
 }
 
 
+/* counted by close code; 1006 (abnormal) when no close frame came */
+
+static void
+bench_stalled_closed(bench_conn_t *c, int code)
+{
+    int  i;
+
+    if (c->settled) {
+        return;
+    }
+
+    c->settled = 1;
+    bench.settled++;
+    bench.stalled_closed++;
+    bench.progress++;
+
+    if (code == 0) {
+        code = 1006;
+    }
+
+    for (i = 0; i < BENCH_CODES - 1; i++) {
+        if (bench.codes[i] == code || bench.codes[i] == 0) {
+            break;
+        }
+    }
+
+    bench.codes[i] = code;
+    bench.code_n[i]++;
+}
+
+
 static void
 bench_tick(lws_sorted_usec_list_t *sul)
 {
@@ -954,11 +1157,16 @@ bench_tick(lws_sorted_usec_list_t *sul)
         bench.progress = 0;
         bench.last_change = now;
 
+        if (!bench.cpu_done) {
+            bench_cpu_mark(1);
+        }
+
     } else if (now - bench.last_change > bench.timeout_ms * 1000) {
         fprintf(stderr, "kvmq-bench: no progress for %lld ms, giving up\n",
                 bench.timeout_ms);
         bench.end = bench.last_change;
         bench.done = 1;
+        bench.timed_out = 1;
         return;
     }
 
@@ -966,7 +1174,7 @@ bench_tick(lws_sorted_usec_list_t *sul)
 }
 
 
-static void
+void
 bench_record(int64_t us)
 {
     int       e;
@@ -1040,13 +1248,19 @@ bench_percentile(double p)
 static void
 bench_report(void)
 {
-    double  secs;
+    int     i;
+    double  secs, cpu, wall;
 
     secs = (bench.end > bench.start ? bench.end - bench.start : 1) / 1e6;
 
+    if (bench.target != TARGET_KVMQ) {
+        printf("target %s: ", bench.target == TARGET_NCHAN ? "nchan"
+                                                           : "webdis");
+    }
+
     if (bench.mode == MODE_CMD) {
-        printf("cmd: %d connections, pipeline %lld, %lld commands of %s\n",
-               bench.nconns, bench.pipeline, bench.total, bench.cmd_json);
+        printf("cmd: %lld connections, pipeline %lld, %lld commands of %s\n",
+               bench.subs, bench.pipeline, bench.total, bench.cmd_json);
         printf("  %lld answered in %.3f s: %.0f commands/s\n",
                bench.answered, secs, bench.answered / secs);
 
@@ -1083,4 +1297,36 @@ bench_report(void)
            bench.mode == MODE_CMD ? bench.total - bench.answered
                                    : bench.expected - bench.received,
            bench.out_of_order, bench.closed);
+
+    if (bench.stale) {
+        printf("  %lld messages of an earlier run skipped\n", bench.stale);
+    }
+
+    if (bench.stalled) {
+        printf("  stalled %lld: closed by the server %lld",
+               bench.stalled, bench.stalled_closed);
+
+        for (i = 0; i < BENCH_CODES && bench.codes[i]; i++) {
+            printf("%scode %d x%lld", i ? ", " : " (", bench.codes[i],
+                   bench.code_n[i]);
+        }
+
+        printf("%s, not closed %lld, unsettled %lld\n",
+               bench.codes[0] ? ")" : "",
+               bench.settled - bench.stalled_closed,
+               bench.stalled - bench.settled);
+    }
+
+    /* over the measurement: near 100% the client may be the limit */
+    wall = (bench.cpu_end > bench.cpu_start
+            ? bench.cpu_end - bench.cpu_start : 1) / 1e6;
+    cpu = (bench.ru_end.ru_utime.tv_sec - bench.ru_start.ru_utime.tv_sec)
+          + (bench.ru_end.ru_utime.tv_usec
+             - bench.ru_start.ru_utime.tv_usec) / 1e6
+          + (bench.ru_end.ru_stime.tv_sec - bench.ru_start.ru_stime.tv_sec)
+          + (bench.ru_end.ru_stime.tv_usec
+             - bench.ru_start.ru_stime.tv_usec) / 1e6;
+
+    printf("  client CPU %.0f%% (%.3f s of %.3f s)\n", 100 * cpu / wall, cpu,
+           wall);
 }
