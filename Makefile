@@ -180,8 +180,9 @@ $(TOOLS_DIR)/kvmq: tools/kvmq.c tools/kvmq_queue.c tools/kvmq_print.c \
 	@mkdir -p $(@D)
 	$(CC) $(TOOLS_CFLAGS) -o $@ $(filter %.c,$^) $(TOOLS_LIBS)
 
-$(TOOLS_DIR)/kvmq-bench: tools/bench.c tools/bench_peer.c tools/kvmq_print.c \
-                         tools/wsclient.c $(wildcard tools/*.h)
+$(TOOLS_DIR)/kvmq-bench: tools/bench.c tools/bench_peer.c tools/bench_raw.c \
+                         tools/kvmq_print.c tools/wsclient.c \
+                         $(wildcard tools/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TOOLS_CFLAGS) -pthread -o $@ $(filter %.c,$^) $(TOOLS_LIBS)
 

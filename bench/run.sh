@@ -53,8 +53,9 @@ cleanup() {
     for p in "${pids[@]}"; do
         kill "$p" 2>/dev/null || true
     done
-    [ -n "$rabbit" ] && "$top/bench/rabbitmq.sh" stop "$tmp/rabbit" \
-        >/dev/null 2>&1 || true
+    if [ -n "$rabbit" ]; then
+        "$top/bench/rabbitmq.sh" stop "$tmp/rabbit" >/dev/null 2>&1 || true
+    fi
     for p in "${pids[@]}"; do
         for _ in $(seq 50); do
             kill -0 "$p" 2>/dev/null || break
@@ -97,7 +98,9 @@ ratio() {
                 else printf "%.2f×", a / b}'
 }
 
-int() { awk -v a="$1" 'BEGIN {if (a == "") print "–"; else printf "%.0f", a}'; }
+int() {
+    awk -v a="$1" 'BEGIN {if (a == "") print "–"; else printf "%.0f", a}'
+}
 
 declare -A res
 
@@ -179,6 +182,7 @@ load_module /usr/lib/nginx/modules/ngx_nchan_module.so;" "
     server {
         listen 127.0.0.1:$p_nchan;
         location ~ /sub/(.+)\$ { nchan_subscriber websocket;
+                                nchan_subscriber_first_message newest;
                                 nchan_channel_id \$1; }
         location ~ /pub/(.+)\$ { nchan_publisher websocket http;
                                 nchan_channel_id \$1; }
@@ -225,7 +229,10 @@ wscript put "wrk.method = 'PUT' wrk.body = '$val'"
 wscript post "wrk.method = 'POST' wrk.body = '$val'"
 wscript postempty "wrk.method = 'POST'"
 batch='['
-for i in $(seq 10); do batch="$batch[\"GET\",\"k\"]"; [ "$i" -lt 10 ] && batch="$batch,"; done
+for i in $(seq 10); do
+    batch="${batch}[\"GET\",\"k\"]"
+    [ "$i" -lt 10 ] && batch="$batch,"
+done
 batch="$batch]"
 wscript batch "wrk.method = 'POST' wrk.body = '$batch'
 wrk.headers['Content-Type'] = 'application/json'"
@@ -399,10 +406,10 @@ if [[ " $only " == *" fanout "* ]]; then
                 --url "http://127.0.0.1:$p_nchan/" fanout -s "$s" -m "$m" \
                 -w 16
         done
+        # webdis 0.1.9 closes a WebSocket after any reply but SUBSCRIBE's,
+        # so commands over WebSocket have no peer here
         bench_run "ws GET|kvmq" "$tools/kvmq-bench" --url "$kv/" cmd \
-            -c 50 -P 1 -n 200000 --command "GET k"
-        bench_run "ws GET|webdis" "$tools/kvmq-bench" --target webdis \
-            --url "$wd/" cmd -c 50 -P 1 -n 200000 --command "GET k"
+            -c 4 -P 32 -n 500000 --command "GET k"
     done
 fi
 
@@ -452,6 +459,8 @@ if [[ " $only " == *" queue "* ]]; then
             bench_run "$row|rabbitmq" "$amqp" --port "$p_rabbit" "$mode" \
                 "${a[@]}" -m 200000
         done
+        bench_run "queue c4 f100 http|kvmq" "$tools/kvmq-bench" \
+            --url "$kv/" queue --http -c 4 -p 1 -f 100 -w 100 -m 200000
     done
     "$top/bench/rabbitmq.sh" stop "$tmp/rabbit" >&2
     rabbit=""
@@ -465,7 +474,8 @@ m() { echo "${res[$1]:-}" | median; }
 {
     echo "# kvmq benchmark"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nginx -v 2>&1 | sed 's/.*: //')," \
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC');" \
+         "$(nginx -v 2>&1 | sed 's/.*: //')," \
          "$(redis-server --version | awk '{print "redis", $3}' | tr -d v=)," \
          "webdis $(dpkg-query -W -f='${Version}' webdis)," \
          "nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan)," \
@@ -509,17 +519,20 @@ m() { echo "${res[$1]:-}" | median; }
     echo "\`kvmq-bench\` (one process, libwebsockets) drives every target."
     echo "Fan-out: 1 publisher, window 16 publishes in flight, 64-byte"
     echo "messages, 2,000,000 deliveries per run; latency is publish to"
-    echo "receive. ws GET: 50 connections, one GET in flight each."
+    echo "receive. ws GET: \`cmd -c 4 -P 32\`, 4 WebSockets with 32 GETs in"
+    echo "flight each (webdis 0.1.9 closes a WebSocket after each command"
+    echo "reply, so it has no row here)."
     echo
     echo "| row | target | per second | p50 ms | p99 ms | client CPU % |" \
          "ratio (kvmq/peer) |"
     echo "|---|---|---:|---:|---:|---:|---:|"
-    for pair in "fanout 100|nchan" "fanout 1000|nchan" "ws GET|webdis" \
-                "queue c4 f100|rabbitmq" "queue c1 f1000|rabbitmq" \
+    for pair in "fanout 100|nchan" "fanout 1000|nchan" "ws GET|" \
+                "queue c4 f100|rabbitmq" "queue c4 f100 http|" \
+                "queue c1 f1000|rabbitmq" \
                 "rpc p8 w4|rabbitmq" "rpc p2 w64|rabbitmq"
     do
-        row=${pair%|*}; peer=${pair#*|}
-        for t in kvmq "$peer"; do
+        IFS='|' read -r row peer <<<"$pair"
+        for t in kvmq $peer; do
             rt=""
             [ "$t" = "$peer" ] && rt=$(ratio "$(m "$row|kvmq|rate")" \
                                              "$(m "$row|$peer|rate")")
@@ -533,7 +546,9 @@ m() { echo "${res[$1]:-}" | median; }
     echo "consumer. c4 f100: 4 WebSocket consumers with prefetch 100, 1"
     echo "producer with 100 publishes in flight (kvmq) / 100 unconsumed"
     echo "messages at most (RabbitMQ); c1 f1000: one consumer, prefetch and"
-    echo "window 1000, RabbitMQ's best setting here. RabbitMQ is driven over"
+    echo "window 1000, RabbitMQ's best setting here; c4 f100 http: kvmq with"
+    echo "the producer on HTTP (POST /queues/q/messages, 100 in flight)."
+    echo "RabbitMQ is driven over"
     echo "AMQP 0-9-1 by bench/amqp_bench.c (librabbitmq), one thread per"
     echo "connection. rpc: 2 servers; p8 w4 = 8 callers with 4 calls in"
     echo "flight each, p2 w64 = 2 callers with 64 each (RabbitMQ's best;"

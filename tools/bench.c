@@ -1,7 +1,9 @@
 
 /*
  * kvmq-bench: a load generator for kvmq's WebSocket door, one process
- * with many connections on one libwebsockets event loop.
+ * with many connections on one libwebsockets event loop; fanout's
+ * subscribers, where lws's per-frame cost made the client the limit,
+ * read without it in a thread of their own (bench_raw.c).
  *
  *   kvmq-bench [--url URL] [--target T] cmd [-c CONNS] [-n TOTAL]
  *              [-P PIPELINE] [--command "NAME ARGS..."]
@@ -9,7 +11,7 @@
  *              [-p PUBS] [-m MESSAGES] [-b BYTES] [-w WINDOW]
  *              [--stalled N]
  *   kvmq-bench [--url URL] queue [-c CONSUMERS] [-p PRODUCERS]
- *              [-f PREFETCH] [-m MESSAGES] [-b BYTES] [-w WINDOW]
+ *              [-f PREFETCH] [-m MESSAGES] [-b BYTES] [-w WINDOW] [--http]
  *   kvmq-bench [--url URL] rpc [-c WORKERS] [-p CALLERS] [-w WINDOW]
  *              [-m CALLS] [-b BYTES]
  *
@@ -26,14 +28,15 @@
  * was expected and never came.
  *
  * fanout --stalled N: the first N subscribers stop reading once
- * subscribed (lws_rx_flow_control); their messages are not expected.
- * When the others have all, they read again, since a server's close
- * frame waits behind what the socket buffers hold: each is then either
- * closed (counted by close code) or reads all of its channel's messages
- * (not closed).  A server that gives up on it first (kvmq waits
- * lingering_timeout after its 1008, then the kernel retries the orphaned
- * socket for a minute or so) resets the connection, and what it had
- * sent is lost with the close frame: that counts as code 1006.
+ * subscribed (bench_raw.c drops EPOLLIN; lws_rx_flow_control with TLS);
+ * their messages are not expected.  When the others have all, they
+ * read again, since a server's close frame waits behind what the socket
+ * buffers hold: each is then either closed (counted by close code)
+ * or reads all of its channel's messages (not closed).  A server that
+ * gives up on it first (kvmq waits lingering_timeout after its 1008,
+ * then the kernel retries the orphaned socket for a minute or so)
+ * resets the connection, and what it had sent is lost with the close
+ * frame: that counts as code 1006.
  *
  * --target nchan (fanout) and webdis (cmd, fanout) drive those peers
  * instead, with the same counting: see bench_peer.c for how.
@@ -45,6 +48,9 @@
  * PREFETCH and ACK each delivery; then the producers Q.PUBLISH.  A
  * message carries its producer and number: each consumer must see a
  * producer's numbers grow (round robin gives it a subsequence).
+ * queue --http: the producers POST over HTTP instead (bench_peer.c's
+ * keep-alive client, in a thread), WINDOW connections each with one
+ * request in flight; each connection is then a source of numbers.
  *
  * rpc: the workers CONSUME the RPC queue and answer each request with
  * its own body (RPC.REPLY, then ACK); the callers keep WINDOW RPC calls
@@ -137,7 +143,7 @@ main(int argc, char **argv)
     if (bench.mode == MODE_CMD) {
         bench.nconns = (int) bench.subs;
 
-    } else if (bench.target == TARGET_WEBDIS) {
+    } else if (bench.target == TARGET_WEBDIS || bench.http) {
         /* its publishers are HTTP connections of bench_peer.c */
         bench.nconns = (int) bench.subs;
 
@@ -163,8 +169,8 @@ main(int argc, char **argv)
             && (bench.mode == MODE_QUEUE
                 || (bench.mode == MODE_FANOUT && bench.nsrc > 0)))
         {
-            bench.conns[i].last_k = calloc(bench.mode == MODE_QUEUE
-                                           ? bench.pubs : bench.nsrc,
+            bench.conns[i].last_k = calloc(bench.nsrc ? bench.nsrc
+                                                      : bench.pubs,
                                            sizeof(long long));
             if (bench.conns[i].last_k == NULL) {
                 fprintf(stderr, "kvmq-bench: out of memory\n");
@@ -230,7 +236,19 @@ main(int argc, char **argv)
         return 1;
     }
 
-    for (i = 0; i < bench.nconns; i++) {
+    /*
+     * Fanout's subscribers read without lws, in a thread of their own:
+     * lws's frame parsing, a callback per frame, would take the CPU
+     * (not with TLS: lws keeps them).
+     */
+    bench.raw = bench.mode == MODE_FANOUT && !bench.url.tls;
+
+    if (bench.raw && bench_raw_start() != 0) {
+        lws_context_destroy(bench.ctx);
+        return 3;
+    }
+
+    for (i = bench.raw ? (int) bench.subs : 0; i < bench.nconns; i++) {
         bench.conns[i].ws = kvmq_ws_connect(bench.ctx, &bench.url,
                                             bench.target == TARGET_KVMQ
                                             ? "ws"
@@ -249,6 +267,10 @@ main(int argc, char **argv)
         if (lws_service(bench.ctx, 0) < 0) {
             break;
         }
+
+        if (bench.raw && !bench.publishing && bench_raw_ready()) {
+            bench_start_publishing();
+        }
     }
 
     /* after a timeout the tick marked the last progress */
@@ -262,6 +284,10 @@ main(int argc, char **argv)
 
     if (bench.stalled && !bench.open_failed) {
         bench_unstall();
+    }
+
+    if (bench.raw) {
+        bench_raw_stop();
     }
 
     lws_sul_cancel(&bench.tick);
@@ -292,6 +318,10 @@ bench_unstall(void)
 {
     int  i;
 
+    if (bench.raw) {
+        bench_raw_unstall();
+    }
+
     for (i = 0; i < bench.stalled; i++) {
         if (bench.conns[i].ws && bench.conns[i].ws->wsi) {
             lws_rx_flow_control(bench.conns[i].ws->wsi, 1);
@@ -304,7 +334,10 @@ bench_unstall(void)
     lws_sul_schedule(bench.ctx, 0, &bench.tick, bench_tick,
                      100 * LWS_US_PER_MS);
 
-    while (!bench.done && bench.settled < bench.stalled) {
+    while (!bench.done
+           && __atomic_load_n(&bench.settled, __ATOMIC_RELAXED)
+              < bench.stalled)
+    {
         if (lws_service(bench.ctx, 0) < 0) {
             break;
         }
@@ -421,6 +454,11 @@ bench_parse(int argc, char **argv)
             return bench_usage(1);
         }
 
+        if (strcmp(argv[i], "--http") == 0 && bench.mode == MODE_QUEUE) {
+            bench.http = 1;
+            continue;
+        }
+
         if (i + 1 >= argc) {
             fprintf(stderr, "kvmq-bench: \"%s\" needs a value\n", argv[i]);
             return -1;
@@ -516,6 +554,11 @@ bench_parse(int argc, char **argv)
         return -1;
     }
 
+    /* a connection is a source: its requests are answered in order */
+    if (bench.http) {
+        bench.nsrc = bench.pubs * bench.window;
+    }
+
     /* the command as a JSON array, spliced after "cmd": */
 
     line = strdup(command);
@@ -580,7 +623,8 @@ bench_usage(int rc)
           "                  [--stalled N] [-t MS]\n"
           "       kvmq-bench [--url URL] queue [-c CONSUMERS] [-p PRODUCERS] "
           "[-f PREFETCH]\n"
-          "                  [-m MESSAGES] [-b BYTES] [-w WINDOW] [-t MS]\n"
+          "                  [-m MESSAGES] [-b BYTES] [-w WINDOW] [--http] "
+          "[-t MS]\n"
           "       kvmq-bench [--url URL] rpc [-c WORKERS] [-p CALLERS] "
           "[-w WINDOW]\n"
           "                  [-m CALLS] [-b BYTES] [-t MS]\n"
@@ -595,7 +639,9 @@ bench_usage(int rc)
           "queue: CONSUMERS (4) with PREFETCH (100) acknowledging each\n"
           "message, PRODUCERS (1) publishing MESSAGES (10000) into queue\n"
           "\"" BENCH_QUEUE "\" (purged first); messages/s, publish to\n"
-          "consume latency.\n"
+          "consume latency.  --http: the producers POST to\n"
+          "queues/" BENCH_QUEUE "/messages over keep-alive HTTP/1.1, one\n"
+          "request in flight on each of their WINDOW connections.\n"
           "rpc: WORKERS (2) answering, CALLERS (8) with WINDOW (1) calls in\n"
           "flight each, CALLS (10000) in all; calls/s, round-trip latency.\n"
           "--target kvmq (default), nchan (fanout only; URL of the prefix\n"
@@ -680,11 +726,22 @@ bench_sub_ready(bench_conn_t *c)
     c->subscribed = 1;
 
     /* it reads nothing more: what the server does about it is the test */
-    if (c->stalled && c->ws && c->ws->wsi) {
+    if (c->stalled && bench.raw) {
+        bench_raw_pause(c);
+
+    } else if (c->stalled && c->ws && c->ws->wsi) {
         lws_rx_flow_control(c->ws->wsi, 0);
     }
 
-    if (++bench.subscribed == bench.subs) {
+    if (++bench.subscribed < bench.subs) {
+        return;
+    }
+
+    /* bench_raw.c's thread: the publishers are lws's to start */
+    if (bench.raw) {
+        bench_raw_subscribed();
+
+    } else {
         bench_start_publishing();
     }
 }
@@ -699,7 +756,7 @@ bench_start_publishing(void)
     bench.start = kvmq_now_us();
     bench_cpu_mark(0);
 
-    if (bench.target != TARGET_KVMQ) {
+    if (bench.target != TARGET_KVMQ || bench.http) {
         bench_peer_start();
         return;
     }
@@ -799,10 +856,16 @@ bench_pub_fill(bench_conn_t *c)
 static void
 bench_message(kvmq_ws_t *ws, char *data, size_t len)
 {
-    char          *p;
-    bench_conn_t  *c;
+    bench_conn_message(ws->data, data, len);
+}
 
-    c = ws->data;
+
+/* a message of lws's connections, or of bench_raw.c's subscribers */
+
+void
+bench_conn_message(bench_conn_t *c, char *data, size_t len)
+{
+    char  *p;
 
     if (bench.target != TARGET_KVMQ) {
         bench_peer_message(c, data, len);
@@ -825,13 +888,12 @@ bench_message(kvmq_ws_t *ws, char *data, size_t len)
     }
 
     if (strstr(data, ",\"error\":{") != NULL) {
-        bench.errors++;
-        if (bench.errors == 1) {
+        if (bench_add(&bench.errors, 1) == 0) {
             fprintf(stderr, "kvmq-bench: %s\n", data);
         }
     }
 
-    bench.progress++;
+    bench_add(&bench.progress, 1);
 
     switch (c->role) {
 
@@ -970,7 +1032,7 @@ bench_delivery(bench_conn_t *c, const char *data)
         kvmq_ws_send(c->ws, out, n);
         free(out);
 
-        bench.progress++;
+        bench_add(&bench.progress, 1);
         return;
     }
 
@@ -990,7 +1052,7 @@ bench_delivery(bench_conn_t *c, const char *data)
     pub = (int) strtol(p, &p, 10);
     k = strtoll(p, NULL, 10);
 
-    if (pub >= 0 && pub < bench.pubs) {
+    if (pub >= 0 && pub < (bench.nsrc ? bench.nsrc : bench.pubs)) {
         if (k + 1 <= c->last_k[pub]) {
             bench.out_of_order++;
             return;
@@ -1000,7 +1062,7 @@ bench_delivery(bench_conn_t *c, const char *data)
     }
 
     bench.received++;
-    bench.progress++;
+    bench_add(&bench.progress, 1);
     bench_record(now - ts);
 
     /* done when the ACKs are answered too: none requeued at exit */
@@ -1028,7 +1090,7 @@ bench_sub_push(bench_conn_t *c, const char *data, size_t len)
 
     if (c->stalled) {
         c->got++;
-        bench.progress++;
+        bench_add(&bench.progress, 1);
 
         if (c->got == bench.chan_msgs[c->channel] && !c->settled) {
             c->settled = 1;
@@ -1063,7 +1125,7 @@ bench_sub_push(bench_conn_t *c, const char *data, size_t len)
 
     c->last_seq = seq;
     bench.received++;
-    bench.progress++;
+    bench_add(&bench.progress, 1);
     bench_record(now - ts);
 
     if (bench.received == bench.expected) {
@@ -1081,8 +1143,17 @@ bench_close(kvmq_ws_t *ws, const char *why)
     c = ws->data;
     c->ws = NULL;
 
+    bench_conn_closed(c, ws->close_code, ws->refused, why);
+}
+
+
+/* code: of the server's close frame, 0 without one */
+
+void
+bench_conn_closed(bench_conn_t *c, int code, int refused, const char *why)
+{
     if (c->stalled && c->subscribed) {
-        bench_stalled_closed(c, ws->close_code);
+        bench_stalled_closed(c, code);
         return;
     }
 
@@ -1092,7 +1163,7 @@ bench_close(kvmq_ws_t *ws, const char *why)
 
     if (!c->opened) {
         if (!bench.open_failed) {
-            if (ws->refused) {
+            if (refused) {
                 fprintf(stderr, "kvmq-bench: cannot connect to %s:%d: "
                         "connection refused\n", bench.url.host,
                         bench.url.port);
@@ -1104,14 +1175,14 @@ bench_close(kvmq_ws_t *ws, const char *why)
             }
         }
 
-        bench.open_failed = 1;
+        __atomic_store_n(&bench.open_failed, 1, __ATOMIC_RELAXED);
         return;
     }
 
     fprintf(stderr, "kvmq-bench: connection lost: %s\n",
             why ? why : "closed");
 
-    bench.closed++;
+    bench_add(&bench.closed, 1);
 }
 
 
@@ -1129,7 +1200,7 @@ bench_stalled_closed(bench_conn_t *c, int code)
     c->settled = 1;
     bench.settled++;
     bench.stalled_closed++;
-    bench.progress++;
+    bench_add(&bench.progress, 1);
 
     if (code == 0) {
         code = 1006;
@@ -1153,8 +1224,7 @@ bench_tick(lws_sorted_usec_list_t *sul)
 
     now = kvmq_now_us();
 
-    if (bench.progress) {
-        bench.progress = 0;
+    if (__atomic_exchange_n(&bench.progress, 0, __ATOMIC_RELAXED)) {
         bench.last_change = now;
 
         if (!bench.cpu_done) {
@@ -1272,9 +1342,10 @@ bench_report(void)
                bench.received, secs, bench.received / secs);
 
     } else if (bench.mode == MODE_QUEUE) {
-        printf("queue: %lld consumers (prefetch %lld, ack), %lld producers, "
+        printf("queue: %lld consumers (prefetch %lld, ack), %lld producers%s, "
                "%lld messages of %lld bytes\n", bench.subs, bench.prefetch,
-               bench.pubs, bench.messages, bench.bytes);
+               bench.pubs, bench.http ? " over HTTP" : "", bench.messages,
+               bench.bytes);
         printf("  %lld consumed in %.3f s: %.0f messages/s\n",
                bench.received, secs, bench.received / secs);
 

@@ -3,7 +3,8 @@
  * kvmq-bench's shared state: bench.c runs the modes against kvmq and
  * reports, bench_peer.c speaks to the peers (nchan, webdis).  One
  * process, one lws loop; webdis's publishers and commands go over plain
- * HTTP sockets of their own (see bench_peer.c).
+ * HTTP sockets of their own (see bench_peer.c), and fanout's subscribers
+ * run in a thread of their own without lws (see bench_raw.c).
  */
 
 #ifndef KVMQ_BENCH_H
@@ -33,6 +34,13 @@
 #define TARGET_KVMQ      0
 #define TARGET_NCHAN     1
 #define TARGET_WEBDIS    2
+
+/*
+ * What both threads count (lws's publishers, bench_raw.c's
+ * subscribers): the rest of a fanout's figures belong to the
+ * subscribers' thread until it is joined.
+ */
+#define bench_add(p, n)  __atomic_fetch_add(p, n, __ATOMIC_RELAXED)
 
 /* distinct close codes of stalled subscribers kept for the report */
 #define BENCH_CODES      4
@@ -77,6 +85,8 @@ typedef struct {
     long long               prefetch;
     long long               timeout_ms;
     long long               stalled;
+    int                     raw;          /* fanout: bench_raw.c subs */
+    int                     http;         /* queue: HTTP producers */
     char                   *cmd_json;     /* the command's array */
     char                   *cmd_path;     /* webdis: /NAME/ARG/... */
 
@@ -131,6 +141,16 @@ void bench_record(int64_t us);
 void bench_start_publishing(void);
 void bench_sub_ready(bench_conn_t *c);
 void bench_cpu_mark(int end);
+void bench_conn_message(bench_conn_t *c, char *data, size_t len);
+void bench_conn_closed(bench_conn_t *c, int code, int refused,
+    const char *why);
+
+int bench_raw_start(void);
+void bench_raw_pause(bench_conn_t *c);
+void bench_raw_subscribed(void);
+int bench_raw_ready(void);
+void bench_raw_unstall(void);
+void bench_raw_stop(void);
 
 const char *bench_peer_path(bench_conn_t *c);
 int bench_peer_check(void);

@@ -62,6 +62,7 @@ typedef struct {
     long long      answered;
     long long      errors;
     int            record;      /* latencies: send to reply */
+    int            queue;       /* POST to the queue, not PUBLISH */
     int            failed;
 } bench_http_run_t;
 
@@ -189,12 +190,12 @@ bench_peer_message(bench_conn_t *c, char *data, size_t len)
 
         /* nchan's answer to a publish: the channel's info */
         if (strncmp(data, "queued messages:", 16) != 0) {
-            if (bench.errors++ == 0) {
+            if (bench_add(&bench.errors, 1) == 0) {
                 fprintf(stderr, "kvmq-bench: %s\n", data);
             }
         }
 
-        bench.progress++;
+        bench_add(&bench.progress, 1);
         c->done++;
         bench_peer_pub_fill(c);
         return;
@@ -223,7 +224,7 @@ bench_peer_message(bench_conn_t *c, char *data, size_t len)
         return;
     }
 
-    if (bench.errors++ == 0) {
+    if (bench_add(&bench.errors, 1) == 0) {
         fprintf(stderr, "kvmq-bench: %s\n", data);
     }
 }
@@ -243,7 +244,7 @@ bench_peer_data(bench_conn_t *c, const char *p)
 
     if (c->stalled) {
         c->got++;
-        bench.progress++;
+        bench_add(&bench.progress, 1);
 
         if (c->got == bench.chan_msgs[c->channel] && !c->settled) {
             c->settled = 1;
@@ -268,7 +269,7 @@ bench_peer_data(bench_conn_t *c, const char *p)
     }
 
     if (src < 0 || src >= bench.nsrc) {
-        if (bench.errors++ == 0) {
+        if (bench_add(&bench.errors, 1) == 0) {
             fprintf(stderr, "kvmq-bench: unexpected data \"%.40s\"\n", p);
         }
 
@@ -282,7 +283,7 @@ bench_peer_data(bench_conn_t *c, const char *p)
 
     c->last_k[src] = k + 1;
     bench.received++;
-    bench.progress++;
+    bench_add(&bench.progress, 1);
     bench_record(now - ts);
 
     if (bench.received == bench.expected) {
@@ -292,14 +293,17 @@ bench_peer_data(bench_conn_t *c, const char *p)
 }
 
 
-/* webdis fanout: the publishers' connections, in a thread */
+/*
+ * webdis fanout and queue --http: the publishers' connections, in a
+ * thread
+ */
 
 void
 bench_peer_start(void)
 {
     int  i;
 
-    if (bench.target != TARGET_WEBDIS) {
+    if (bench.target != TARGET_WEBDIS && !bench.http) {
         for (i = (int) bench.subs; i < bench.nconns; i++) {
             if (bench.conns[i].opened) {
                 bench_peer_pub_fill(&bench.conns[i]);
@@ -311,6 +315,7 @@ bench_peer_start(void)
 
     bench_pub_run.n = (int) (bench.pubs * bench.window);
     bench_pub_run.total = bench.messages;
+    bench_pub_run.queue = bench.http;
 
     bench_pub_run.conns = calloc(bench_pub_run.n, sizeof(bench_http_t));
     if (bench_pub_run.conns == NULL) {
@@ -353,7 +358,7 @@ bench_peer_stop(void)
     bench.errors += bench_pub_run.errors;
 
     if (bench_pub_run.failed) {
-        bench.closed++;
+        bench_add(&bench.closed, 1);
     }
 }
 
@@ -463,14 +468,19 @@ bench_http_connect(bench_http_t *h)
 }
 
 
-/* the next request of a connection: a command, or a PUBLISH */
+/*
+ * The next request of a connection: a command, a PUBLISH, or a message
+ * POSTed to the queue.  A publisher's data is "TIME SRC K x...", SRC
+ * the connection: its requests are answered in order, those of several
+ * connections need not be.
+ */
 
 static int
 bench_http_request(bench_http_run_t *run, bench_http_t *h)
 {
     int        n, src;
     char       data[256], path[1024];
-    size_t     len;
+    size_t     len, body;
     long long  k;
 
     if (run->next >= run->total) {
@@ -483,6 +493,27 @@ bench_http_request(bench_http_run_t *run, bench_http_t *h)
         n = snprintf(h->out, sizeof(h->out), "GET %s%s HTTP/1.1\r\n"
                      "Host: %s\r\nConnection: keep-alive\r\n\r\n",
                      bench.url.path, bench.cmd_path + 1, bench.url.host);
+
+    } else if (run->queue) {
+        src = (int) (h - run->conns);
+
+        /* the WS producers' data: as long as BYTES, or the prefix */
+        len = snprintf(data, 80, "%lld %d %lld ", (long long) kvmq_now_us(),
+                       src, h->sent);
+        body = bench.bytes > (long long) len ? (size_t) bench.bytes : len;
+
+        n = snprintf(h->out, sizeof(h->out), "POST %squeues/kvmq-bench/"
+                     "messages HTTP/1.1\r\nHost: %s\r\nConnection: "
+                     "keep-alive\r\nContent-Length: %zu\r\n\r\n%s",
+                     bench.url.path, bench.url.host, body, data);
+
+        if (n + body - len < sizeof(h->out)) {
+            memset(h->out + n, 'x', body - len);
+            n += body - len;
+
+        } else {
+            n = sizeof(h->out);
+        }
 
     } else {
         src = (int) (h - run->conns);
@@ -610,7 +641,7 @@ bench_http_loop(bench_http_run_t *run, volatile int *stop)
             }
 
             status = h->in_len > 12 ? atoi(h->in + 9) : 0;
-            if (status != 200 && run->errors++ == 0) {
+            if ((status < 200 || status > 299) && run->errors++ == 0) {
                 fprintf(stderr, "kvmq-bench: %s\n", h->in);
             }
 
