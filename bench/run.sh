@@ -193,6 +193,7 @@ taskset -c 0 redis-server --bind 127.0.0.1 --port "$p_redis" --save '' \
     --appendonly no --dir "$tmp/redis" --logfile "$tmp/redis/log" \
     --daemonize no &
 pids+=($!)
+redis_pid=$!
 
 cat > "$tmp/webdis.json" <<JSON
 { "redis_host": "127.0.0.1", "redis_port": $p_redis,
@@ -202,6 +203,7 @@ cat > "$tmp/webdis.json" <<JSON
 JSON
 taskset -c 0 webdis "$tmp/webdis.json" &
 pids+=($!)
+webdis_pid=$!
 
 for p in $p_ret $p_kv $p_lua $p_nchan $p_redis $p_webdis; do
     wait_port "$p"
@@ -210,7 +212,8 @@ done
 kv=http://127.0.0.1:$p_kv/kvmq
 wd=http://127.0.0.1:$p_webdis
 lua=http://127.0.0.1:$p_lua
-curl -sf -X PUT --data-binary "$val" "$kv/kv/k" >/dev/null
+curl -sf -X PUT -H "Content-Type: application/octet-stream" \
+    --data-binary "$val" "$kv/kv/k" >/dev/null
 redis-cli -p "$p_redis" SET k "$val" >/dev/null
 redis-cli -p "$p_redis" SET n 0 >/dev/null
 
@@ -286,24 +289,48 @@ http_runs=(
   "/cmd batch of 10 GET|kvmq|$kv/cmd|batch"
 )
 
-wrk_run() {            # url, script -> req/s
-    local args=(-t1 -c50 "-d${secs}s")
-    [ -n "$2" ] && args+=(-s "$tmp/$2.lua")
-    taskset -c 1 wrk "${args[@]}" "$1" > "$tmp/wrk.out" 2>&1 || true
+# CPU time (clock ticks) of processes, threads included
+ticks() {
+    local p t=0 a
+    for p in "$@"; do
+        read -r -a a < "/proc/$p/stat"
+        t=$((t + a[13] + a[14]))
+    done
+    echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
+wrk_run() {            # url, script, server pids -> req/s, server us/req
+    local args=(-t1 -c50 "-d${secs}s") t0 t1 url=$1 script=$2
+    shift 2
+    [ -n "$script" ] && args+=(-s "$tmp/$script.lua")
+    t0=$(ticks "$@")
+    taskset -c 1 wrk "${args[@]}" "$url" > "$tmp/wrk.out" 2>&1 || true
+    t1=$(ticks "$@")
     # answers that were not 2xx make the figure meaningless
     if grep -q 'Non-2xx' "$tmp/wrk.out"; then
-        log "non-2xx answers from $1:"; cat "$tmp/wrk.out" >&2
+        log "non-2xx answers from $url:"; cat "$tmp/wrk.out" >&2
     fi
-    awk '/Requests\/sec/ {print $2}' "$tmp/wrk.out"
+    awk -v t="$((t1 - t0))" -v hz="$hz" '
+        / requests in / {n = $1}
+        /Requests\/sec/ {r = $2}
+        END {printf "%s %.2f\n", r, n ? t / hz / n * 1e6 : 0}' \
+        "$tmp/wrk.out"
 }
 
 if [[ " $only " == *" http "* ]]; then
     for r in $(seq "$rounds"); do
         for run in "${http_runs[@]}"; do
             IFS='|' read -r row target url script <<<"$run"
-            rps=$(wrk_run "$url" "$script")
+            if [ "$target" = webdis ]; then
+                sp=("$webdis_pid" "$redis_pid")
+            else
+                sp=("$kv_worker")
+            fi
+            read -r rps us <<<"$(wrk_run "$url" "$script" "${sp[@]}")"
             res["$row|$target"]="${res[$row|$target]:-} $rps"
-            log "round $r: $row $target: $rps req/s"
+            res["$row|$target|us"]="${res[$row|$target|us]:-} $us"
+            log "round $r: $row $target: $rps req/s, server $us us/req"
         done
     done
 fi
@@ -369,7 +396,8 @@ if [[ " $only " == *" memory "* ]]; then
         "$r0 -> $r1"
     curl -sf -X POST -d '["FLUSHALL"]' "$kv/cmd" >/dev/null
     redis-cli -p "$p_redis" FLUSHALL >/dev/null
-    curl -sf -X PUT --data-binary "$val" "$kv/kv/k" >/dev/null
+    curl -sf -X PUT -H "Content-Type: application/octet-stream" \
+        --data-binary "$val" "$kv/kv/k" >/dev/null
     redis-cli -p "$p_redis" SET k "$val" >/dev/null
 fi
 
@@ -507,6 +535,18 @@ m() { echo "${res[$1]:-}" | median; }
              "$(ratio "$k" "$l") | $(ratio "$k" "$w") |"
     done
     echo
+    echo "Server CPU per request, microseconds (the nginx worker's, or"
+    echo "webdis' and redis-server's together, from /proc during the same"
+    echo "runs): this ranks the servers even where the one wrk thread, not"
+    echo "the server, sets the request rate."
+    echo
+    echo "| row | kvmq | return 200 | lua_shared_dict | webdis + redis |"
+    echo "|---|---:|---:|---:|---:|"
+    for row in GET SET INCR HSET LPUSH+RPOP ZADD "/cmd batch of 10 GET"; do
+        echo "| $row | $(m "$row|kvmq|us") | $(m "$row|return 200|us") |" \
+             "$(m "$row|lua_shared_dict|us") | $(m "$row|webdis|us") |"
+    done
+    echo
     echo "## Memory: 1,000,000 keys, 16-byte names, 16-byte values"
     echo
     echo "| | bytes per key |"
@@ -516,7 +556,9 @@ m() { echo "${res[$1]:-}" | median; }
     echo
     echo "## WebSocket"
     echo
-    echo "\`kvmq-bench\` (one process, libwebsockets) drives every target."
+    echo "\`kvmq-bench\` drives every target: commands and publishers on"
+    echo "libwebsockets, fan-out subscribers on raw sockets in a second"
+    echo "thread."
     echo "Fan-out: 1 publisher, window 16 publishes in flight, 64-byte"
     echo "messages, 2,000,000 deliveries per run; latency is publish to"
     echo "receive. ws GET: \`cmd -c 4 -P 32\`, 4 WebSockets with 32 GETs in"

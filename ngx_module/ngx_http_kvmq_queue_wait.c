@@ -18,6 +18,9 @@
  * A parked request that ends (answered, timed out, or the client went
  * away) unlinks itself in its pool cleanup; an RPC caller also closes
  * its address there, so that a late reply is NOTFOUND (404) and dropped.
+ * On a graceful shutdown (reload, quit) every parked request is answered
+ * as its timeout would answer it (204, 504 TIMEOUT): the old worker
+ * would otherwise live on until the longest wait ended.
  */
 
 
@@ -63,6 +66,7 @@ static void ngx_http_kvmq_park_timeout(ngx_event_t *ev);
 static void ngx_http_kvmq_park_finish(ngx_http_kvmq_park_t *pk,
     ngx_int_t rc);
 static ngx_int_t ngx_http_kvmq_park_wake(void);
+static void ngx_http_kvmq_park_shutdown(void);
 static ngx_int_t ngx_http_kvmq_get_try(ngx_http_request_t *r,
     ngx_http_kvmq_park_t *pk, ngx_uint_t waited, ngx_int_t *rc);
 static long ngx_http_kvmq_get_watch(ngx_http_kvmq_park_t *pk);
@@ -117,6 +121,12 @@ ngx_http_kvmq_rpc_watch(void)
     if (!ngx_http_kvmq_parked_init) {
         ngx_queue_init(&ngx_http_kvmq_parked);
         ngx_http_kvmq_parked_init = 1;
+    }
+
+    if (ngx_http_kvmq_notify_on_shutdown(ngx_http_kvmq_park_shutdown)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return ngx_http_kvmq_notify_on_wake(ngx_http_kvmq_park_wake);
@@ -234,6 +244,22 @@ ngx_http_kvmq_park_timeout(ngx_event_t *ev)
     rc = ngx_http_kvmq_send(r, NGX_HTTP_NO_CONTENT, NULL);
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+static void
+ngx_http_kvmq_park_shutdown(void)
+{
+    ngx_queue_t           *q;
+    ngx_http_kvmq_park_t  *pk;
+
+    /* the timeout handler unlinks each one from the list */
+    while (!ngx_queue_empty(&ngx_http_kvmq_parked)) {
+        q = ngx_queue_head(&ngx_http_kvmq_parked);
+        pk = ngx_queue_data(q, ngx_http_kvmq_park_t, queue);
+
+        ngx_http_kvmq_park_timeout(&pk->timer);
+    }
 }
 
 

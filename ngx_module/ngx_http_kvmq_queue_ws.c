@@ -87,6 +87,7 @@ static void ngx_http_kvmq_ws_mq_close(ngx_http_kvmq_ws_t *ws);
 static ngx_int_t ngx_http_kvmq_ws_mq_wake(void);
 static ngx_http_kvmq_ws_mq_t *ngx_http_kvmq_ws_mq_find(uint64_t owner);
 static void ngx_http_kvmq_ws_rpc_timeout(ngx_event_t *ev);
+static void ngx_http_kvmq_ws_mq_shutdown(void);
 
 
 static ngx_queue_t  ngx_http_kvmq_ws_mqs;
@@ -133,6 +134,8 @@ ngx_http_kvmq_ws_mq(ngx_http_kvmq_ws_t *ws)
     }
 
     if (ngx_http_kvmq_notify_on_wake(ngx_http_kvmq_ws_mq_wake) != NGX_OK
+        || ngx_http_kvmq_notify_on_shutdown(ngx_http_kvmq_ws_mq_shutdown)
+           != NGX_OK
         || ngx_http_kvmq_rpc_watch() != NGX_OK)
     {
         return NULL;
@@ -1068,6 +1071,41 @@ ngx_http_kvmq_ws_rpc_timeout(ngx_event_t *ev)
     }
 
     ngx_http_kvmq_ws_resume(m->ws);
+}
+
+
+/*
+ * Graceful shutdown (reload, quit): a parked RPC call is answered as its
+ * timeout would, so that the connection's close (1012) is not held back
+ * until the call's own deadline.
+ */
+
+static void
+ngx_http_kvmq_ws_mq_shutdown(void)
+{
+    ngx_queue_t            *q, *next;
+    ngx_http_kvmq_ws_mq_t  *m;
+
+    if (!ngx_http_kvmq_ws_mqs_init) {
+        return;
+    }
+
+    /* the answer may close the connection and take m off the list */
+    for (q = ngx_queue_head(&ngx_http_kvmq_ws_mqs);
+         q != ngx_queue_sentinel(&ngx_http_kvmq_ws_mqs);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        m = ngx_queue_data(q, ngx_http_kvmq_ws_mq_t, queue);
+
+        if (m->calling) {
+            if (m->timer.timer_set) {
+                ngx_del_timer(&m->timer);
+            }
+
+            ngx_http_kvmq_ws_rpc_timeout(&m->timer);
+        }
+    }
 }
 
 
