@@ -107,9 +107,10 @@ deps:
 # benchmark dependency, not a build or test one.
 AMQP_BENCH := $(OUT)/bench/kvmq-amqp-bench
 
-$(AMQP_BENCH): bench/amqp_bench.c
+$(AMQP_BENCH): bench/amqp_bench.c tools/bench_stats.c tools/bench_stats.h
 	@mkdir -p $(@D)
-	$(CC) -std=gnu99 -Wall -Wextra -Werror -O2 -o $@ $< -lrabbitmq -lpthread
+	$(CC) -std=gnu99 -Wall -Wextra -Werror -O2 -Itools -o $@ \
+	    $(filter %.c,$^) -lrabbitmq -lpthread
 
 bench:
 	@scripts/deps.sh bench
@@ -181,7 +182,8 @@ $(TOOLS_DIR)/kvmq: tools/kvmq.c tools/kvmq_queue.c tools/kvmq_print.c \
 	$(CC) $(TOOLS_CFLAGS) -o $@ $(filter %.c,$^) $(TOOLS_LIBS)
 
 $(TOOLS_DIR)/kvmq-bench: tools/bench.c tools/bench_peer.c tools/bench_raw.c \
-                         tools/kvmq_print.c tools/wsclient.c \
+                         tools/bench_stats.c tools/kvmq_print.c \
+                         tools/wsclient.c \
                          $(wildcard tools/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TOOLS_CFLAGS) -pthread -o $@ $(filter %.c,$^) $(TOOLS_LIBS)

@@ -4,8 +4,8 @@
  * broker (rabbitmq-server), so that the two can be compared figure for
  * figure.
  *
- *   gcc -O2 -Wall -Wextra -Werror -o build/bench/kvmq-amqp-bench \
- *       bench/amqp_bench.c -lrabbitmq -lpthread
+ *   gcc -O2 -Wall -Wextra -Werror -Itools -o build/bench/kvmq-amqp-bench \
+ *       bench/amqp_bench.c tools/bench_stats.c -lrabbitmq -lpthread
  *
  *   kvmq-amqp-bench [--host H] [--port P] queue [-c CONSUMERS]
  *              [-p PRODUCERS] [-f PREFETCH] [-m MESSAGES] [-b BYTES]
@@ -49,7 +49,8 @@
  * Latencies go into a log-linear histogram in microseconds, one per
  * thread, merged at the end: exact below 64 us, then 32 buckets per power
  * of two (3% resolution).  Client CPU is getrusage(RUSAGE_SELF) user+sys
- * over the measured interval divided by its wall time.
+ * over the measured interval divided by its wall time.  Both, the clock
+ * and option numbers are kvmq-bench's own (tools/bench_stats.c).
  */
 
 
@@ -60,7 +61,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -68,8 +68,8 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 
+#include "bench_stats.h"
 
-#define BENCH_BUCKETS    (64 + 40 * 32)
 
 #define MODE_QUEUE       0
 #define MODE_RPC         1
@@ -80,12 +80,6 @@
 
 #define BENCH_CHANNEL    1
 #define BENCH_POLL_MS    100
-
-
-typedef struct {
-    uint64_t                hist[BENCH_BUCKETS];
-    int64_t                 hist_max;
-} bench_hist_t;
 
 
 typedef struct {
@@ -171,10 +165,6 @@ static int bench_wait_go(void);
 static void bench_received(void);
 static void bench_lost(const char *why, int status);
 static size_t bench_body(char *buf, int n, long long k);
-static int64_t bench_now_us(void);
-static int64_t bench_cpu_us(void);
-static void bench_record(bench_hist_t *h, int64_t us);
-static int64_t bench_percentile(double p);
 static void bench_report(void);
 
 
@@ -317,19 +307,6 @@ main(int argc, char **argv)
             && atomic_load(&bench.received) == bench.expected
             && atomic_load(&bench.out_of_order) == 0
             && atomic_load(&bench.closed) == 0) ? 0 : 1;
-}
-
-
-static long long
-bench_num(const char *s)
-{
-    char       *end;
-    long long   n;
-
-    errno = 0;
-    n = strtoll(s, &end, 10);
-
-    return (end == s || *end != '\0' || n < 0 || errno) ? -1 : n;
 }
 
 
@@ -825,7 +802,7 @@ bench_delivery(bench_conn_t *c, amqp_envelope_t *env)
 
     c->last_k[pub] = k + 1;
 
-    bench_record(&c->hist, now - ts);
+    bench_hist_record(&c->hist, now - ts);
     bench_received();
 }
 
@@ -1159,7 +1136,7 @@ bench_call(bench_conn_t *c)
             atomic_fetch_add(&bench.errors, 1);
 
         } else {
-            bench_record(&c->hist, now - ts);
+            bench_hist_record(&c->hist, now - ts);
         }
 
         amqp_destroy_envelope(&env);
@@ -1245,126 +1222,17 @@ bench_body(char *buf, int n, long long k)
 }
 
 
-static int64_t
-bench_now_us(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-
-static int64_t
-bench_cpu_us(void)
-{
-    struct rusage  ru;
-
-    if (getrusage(RUSAGE_SELF, &ru) != 0) {
-        return 0;
-    }
-
-    return (int64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000
-           + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
-
-
-static void
-bench_record(bench_hist_t *h, int64_t us)
-{
-    int       e;
-    uint64_t  v;
-    size_t    b;
-
-    if (us < 0) {
-        us = 0;
-    }
-
-    if (us > h->hist_max) {
-        h->hist_max = us;
-    }
-
-    v = (uint64_t) us;
-
-    if (v < 64) {
-        b = v;
-
-    } else {
-        e = 63 - __builtin_clzll(v);
-        b = 64 + (size_t) (e - 6) * 32 + ((v >> (e - 5)) & 31);
-    }
-
-    if (b >= BENCH_BUCKETS) {
-        b = BENCH_BUCKETS - 1;
-    }
-
-    h->hist[b]++;
-}
-
-
-static int64_t
-bench_percentile(double p)
-{
-    int        e;
-    size_t     b;
-    int64_t    v;
-    uint64_t   n, want, seen;
-
-    n = 0;
-
-    for (b = 0; b < BENCH_BUCKETS; b++) {
-        n += bench.hist.hist[b];
-    }
-
-    if (n == 0) {
-        return 0;
-    }
-
-    want = (uint64_t) (p * n + 0.5);
-    if (want < 1) {
-        want = 1;
-    }
-
-    seen = 0;
-
-    for (b = 0; b < BENCH_BUCKETS; b++) {
-        seen += bench.hist.hist[b];
-
-        if (seen >= want) {
-            break;
-        }
-    }
-
-    if (b < 64) {
-        return (int64_t) b;
-    }
-
-    /* the bucket's upper end, but no more than the largest seen */
-    e = (int) ((b - 64) / 32) + 6;
-    v = (int64_t) (((uint64_t) 32 + (b - 64) % 32 + 1) << (e - 5)) - 1;
-
-    return v < bench.hist.hist_max ? v : bench.hist.hist_max;
-}
-
-
 static void
 bench_report(void)
 {
     int        i;
-    size_t     b;
     double     secs;
     int64_t    start, end, cpu;
     long long  received;
 
+    /* the threads are joined: their histograms are ours to read */
     for (i = 0; i < bench.nconns; i++) {
-        for (b = 0; b < BENCH_BUCKETS; b++) {
-            bench.hist.hist[b] += bench.conns[i].hist.hist[b];
-        }
-
-        if (bench.conns[i].hist.hist_max > bench.hist.hist_max) {
-            bench.hist.hist_max = bench.conns[i].hist.hist_max;
-        }
+        bench_hist_merge(&bench.hist, &bench.conns[i].hist);
     }
 
     start = bench.start;
@@ -1389,10 +1257,7 @@ bench_report(void)
                received, secs, received / secs);
     }
 
-    printf("  latency: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, "
-           "max %.3f ms\n",
-           bench_percentile(0.50) / 1e3, bench_percentile(0.90) / 1e3,
-           bench_percentile(0.99) / 1e3, bench.hist.hist_max / 1e3);
+    bench_hist_print(&bench.hist);
 
     printf("  errors %lld, lost %lld, out of order %lld, "
            "connections lost %d\n",

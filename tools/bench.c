@@ -57,7 +57,8 @@
  * in flight each, and the reply's send time gives the round trip.
  *
  * Latencies go into a log-linear histogram in microseconds: exact below
- * 64 us, then 32 buckets per power of two (3% resolution).
+ * 64 us, then 32 buckets per power of two (3% resolution); bench_stats.c
+ * keeps it, and the CPU figures, alike with kvmq-amqp-bench's.
  */
 
 
@@ -87,7 +88,6 @@ static void bench_delivery(bench_conn_t *c, const char *data);
 static void bench_tick(lws_sorted_usec_list_t *sul);
 static void bench_unstall(void);
 static void bench_stalled_closed(bench_conn_t *c, int code);
-static int64_t bench_percentile(double p);
 static void bench_report(void);
 
 
@@ -107,7 +107,7 @@ main(int argc, char **argv)
     const char     *url;
     struct rlimit   rl;
 
-    bench.t0 = kvmq_now_us();
+    bench.t0 = bench_now_us();
 
     if (bench_parse(argc, argv) != 0) {
         return 2;
@@ -259,7 +259,7 @@ main(int argc, char **argv)
         }
     }
 
-    bench.last_change = kvmq_now_us();
+    bench.last_change = bench_now_us();
     lws_sul_schedule(bench.ctx, 0, &bench.tick, bench_tick,
                      100 * LWS_US_PER_MS);
 
@@ -330,7 +330,7 @@ bench_unstall(void)
 
     bench.done = 0;
     bench.progress = 1;
-    bench.last_change = kvmq_now_us();
+    bench.last_change = bench_now_us();
     lws_sul_schedule(bench.ctx, 0, &bench.tick, bench_tick,
                      100 * LWS_US_PER_MS);
 
@@ -354,25 +354,13 @@ void
 bench_cpu_mark(int end)
 {
     if (end) {
-        (void) getrusage(RUSAGE_SELF, &bench.ru_end);
-        bench.cpu_end = kvmq_now_us();
+        bench.cpu_end = bench_cpu_us();
+        bench.wall_end = bench_now_us();
         return;
     }
 
-    (void) getrusage(RUSAGE_SELF, &bench.ru_start);
-    bench.cpu_start = kvmq_now_us();
-}
-
-
-static long long
-bench_num(const char *s)
-{
-    char       *end;
-    long long   n;
-
-    n = strtoll(s, &end, 10);
-
-    return (end == s || *end != '\0' || n < 0) ? -1 : n;
+    bench.cpu_start = bench_cpu_us();
+    bench.wall_start = bench_now_us();
 }
 
 
@@ -678,7 +666,7 @@ bench_open(kvmq_ws_t *ws)
 
     case BENCH_CMD:
         if (bench.start == 0) {
-            bench.start = kvmq_now_us();
+            bench.start = bench_now_us();
             bench_cpu_mark(0);
         }
 
@@ -753,7 +741,7 @@ bench_start_publishing(void)
     int  i;
 
     bench.publishing = 1;
-    bench.start = kvmq_now_us();
+    bench.start = bench_now_us();
     bench_cpu_mark(0);
 
     if (bench.target != TARGET_KVMQ || bench.http) {
@@ -776,7 +764,7 @@ bench_cmd_fill(bench_conn_t *c)
     char     buf[4096], *p;
     int64_t  now;
 
-    now = kvmq_now_us();
+    now = bench_now_us();
 
     while (c->sent < c->quota && c->sent - c->done < bench.pipeline) {
         n = snprintf(buf, sizeof(buf), "{\"id\":%lld,\"cmd\":%s}", c->sent,
@@ -838,7 +826,7 @@ bench_pub_fill(bench_conn_t *c)
 
         /* the data: send time, producer, its message number, padding */
         n = hdr + snprintf(bench.payload + hdr, 80, "%lld %d %lld ",
-                           (long long) kvmq_now_us(), pub, c->sent);
+                           (long long) bench_now_us(), pub, c->sent);
 
         while (n < hdr + bench.bytes) {
             bench.payload[n++] = 'x';
@@ -898,13 +886,13 @@ bench_conn_message(bench_conn_t *c, char *data, size_t len)
     switch (c->role) {
 
     case BENCH_CMD:
-        bench_record(kvmq_now_us()
-                     - c->sent_at[c->done % bench.pipeline]);
+        bench_hist_record(&bench.hist, bench_now_us()
+                          - c->sent_at[c->done % bench.pipeline]);
         c->done++;
         bench.answered++;
 
         if (bench.answered == bench.total) {
-            bench.end = kvmq_now_us();
+            bench.end = bench_now_us();
             bench.done = 1;
             return;
         }
@@ -936,10 +924,11 @@ bench_conn_message(bench_conn_t *c, char *data, size_t len)
         c->done++;
 
         if (bench.mode == MODE_RPC && (p = strstr(data, ",\"result\":\""))) {
-            bench_record(kvmq_now_us() - strtoll(p + 11, NULL, 10));
+            bench_hist_record(&bench.hist,
+                              bench_now_us() - strtoll(p + 11, NULL, 10));
 
             if (++bench.received >= bench.expected) {
-                bench.end = kvmq_now_us();
+                bench.end = bench_now_us();
                 bench.done = 1;
                 return;
             }
@@ -1036,7 +1025,7 @@ bench_delivery(bench_conn_t *c, const char *data)
         return;
     }
 
-    now = kvmq_now_us();
+    now = bench_now_us();
 
     n = snprintf(body, sizeof(body), "{\"id\":2,\"cmd\":[\"ACK\",\"%s\"]}",
                  tag);
@@ -1063,7 +1052,7 @@ bench_delivery(bench_conn_t *c, const char *data)
 
     bench.received++;
     bench_add(&bench.progress, 1);
-    bench_record(now - ts);
+    bench_hist_record(&bench.hist, now - ts);
 
     /* done when the ACKs are answered too: none requeued at exit */
     if (bench.received == bench.expected) {
@@ -1086,7 +1075,7 @@ bench_sub_push(bench_conn_t *c, const char *data, size_t len)
     int64_t              now, ts;
     unsigned long long   seq;
 
-    now = kvmq_now_us();
+    now = bench_now_us();
 
     if (c->stalled) {
         c->got++;
@@ -1126,7 +1115,7 @@ bench_sub_push(bench_conn_t *c, const char *data, size_t len)
     c->last_seq = seq;
     bench.received++;
     bench_add(&bench.progress, 1);
-    bench_record(now - ts);
+    bench_hist_record(&bench.hist, now - ts);
 
     if (bench.received == bench.expected) {
         bench.end = now;
@@ -1222,7 +1211,7 @@ bench_tick(lws_sorted_usec_list_t *sul)
 {
     int64_t  now;
 
-    now = kvmq_now_us();
+    now = bench_now_us();
 
     if (__atomic_exchange_n(&bench.progress, 0, __ATOMIC_RELAXED)) {
         bench.last_change = now;
@@ -1241,77 +1230,6 @@ bench_tick(lws_sorted_usec_list_t *sul)
     }
 
     lws_sul_schedule(bench.ctx, 0, sul, bench_tick, 100 * LWS_US_PER_MS);
-}
-
-
-void
-bench_record(int64_t us)
-{
-    int       e;
-    uint64_t  v;
-    size_t    b;
-
-    if (us < 0) {
-        us = 0;
-    }
-
-    if (us > bench.hist_max) {
-        bench.hist_max = us;
-    }
-
-    v = (uint64_t) us;
-
-    if (v < 64) {
-        b = v;
-
-    } else {
-        e = 63 - __builtin_clzll(v);
-        b = 64 + (size_t) (e - 6) * 32 + ((v >> (e - 5)) & 31);
-    }
-
-    if (b >= BENCH_BUCKETS) {
-        b = BENCH_BUCKETS - 1;
-    }
-
-    bench.hist[b]++;
-    bench.hist_n++;
-}
-
-
-static int64_t
-bench_percentile(double p)
-{
-    int        e;
-    size_t     b;
-    uint64_t   want, seen;
-
-    if (bench.hist_n == 0) {
-        return 0;
-    }
-
-    want = (uint64_t) (p * bench.hist_n + 0.5);
-    if (want < 1) {
-        want = 1;
-    }
-
-    seen = 0;
-
-    for (b = 0; b < BENCH_BUCKETS; b++) {
-        seen += bench.hist[b];
-
-        if (seen >= want) {
-            break;
-        }
-    }
-
-    if (b < 64) {
-        return (int64_t) b;
-    }
-
-    /* the bucket's upper end */
-    e = (int) ((b - 64) / 32) + 6;
-
-    return (int64_t) (((uint64_t) 32 + (b - 64) % 32 + 1) << (e - 5)) - 1;
 }
 
 
@@ -1357,10 +1275,7 @@ bench_report(void)
                bench.received, secs, bench.received / secs);
     }
 
-    printf("  latency: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, "
-           "max %.3f ms\n",
-           bench_percentile(0.50) / 1e3, bench_percentile(0.90) / 1e3,
-           bench_percentile(0.99) / 1e3, bench.hist_max / 1e3);
+    bench_hist_print(&bench.hist);
 
     printf("  errors %lld, lost %lld, out of order %lld, "
            "connections lost %d\n",
@@ -1389,14 +1304,9 @@ bench_report(void)
     }
 
     /* over the measurement: near 100% the client may be the limit */
-    wall = (bench.cpu_end > bench.cpu_start
-            ? bench.cpu_end - bench.cpu_start : 1) / 1e6;
-    cpu = (bench.ru_end.ru_utime.tv_sec - bench.ru_start.ru_utime.tv_sec)
-          + (bench.ru_end.ru_utime.tv_usec
-             - bench.ru_start.ru_utime.tv_usec) / 1e6
-          + (bench.ru_end.ru_stime.tv_sec - bench.ru_start.ru_stime.tv_sec)
-          + (bench.ru_end.ru_stime.tv_usec
-             - bench.ru_start.ru_stime.tv_usec) / 1e6;
+    wall = (bench.wall_end > bench.wall_start
+            ? bench.wall_end - bench.wall_start : 1) / 1e6;
+    cpu = (bench.cpu_end - bench.cpu_start) / 1e6;
 
     printf("  client CPU %.0f%% (%.3f s of %.3f s)\n", 100 * cpu / wall, cpu,
            wall);

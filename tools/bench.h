@@ -12,12 +12,10 @@
 
 
 #include <stdint.h>
-#include <sys/resource.h>
 
+#include "bench_stats.h"
 #include "wsclient.h"
 
-
-#define BENCH_BUCKETS    (64 + 40 * 32)
 
 /* connection roles */
 #define BENCH_CMD        0
@@ -123,21 +121,18 @@ typedef struct {
     long long               code_n[BENCH_CODES];
 
     /* the client's own CPU over the measurement */
-    struct rusage           ru_start;
-    struct rusage           ru_end;
-    int64_t                 cpu_start;
+    int64_t                 cpu_start;    /* bench_cpu_us() */
     int64_t                 cpu_end;
+    int64_t                 wall_start;
+    int64_t                 wall_end;
 
-    uint64_t                hist[BENCH_BUCKETS];
-    long long               hist_n;
-    int64_t                 hist_max;
+    bench_hist_t            hist;
 } bench_t;
 
 
 extern bench_t  bench;
 
 
-void bench_record(int64_t us);
 void bench_start_publishing(void);
 void bench_sub_ready(bench_conn_t *c);
 void bench_cpu_mark(int end);

@@ -169,7 +169,7 @@ bench_peer_pub_fill(bench_conn_t *c)
 
     while (c->sent < c->quota && c->sent - c->done < bench.window) {
         n = snprintf(bench.payload, 80, "%lld %d %lld ",
-                     (long long) kvmq_now_us(), pub, c->sent);
+                     (long long) bench_now_us(), pub, c->sent);
 
         while (n < bench.bytes) {
             bench.payload[n++] = 'x';
@@ -240,7 +240,7 @@ bench_peer_data(bench_conn_t *c, const char *p)
     int64_t    now, ts;
     long long  k;
 
-    now = kvmq_now_us();
+    now = bench_now_us();
 
     if (c->stalled) {
         c->got++;
@@ -284,7 +284,7 @@ bench_peer_data(bench_conn_t *c, const char *p)
     c->last_k[src] = k + 1;
     bench.received++;
     bench_add(&bench.progress, 1);
-    bench_record(now - ts);
+    bench_hist_record(&bench.hist, now - ts);
 
     if (bench.received == bench.expected) {
         bench.end = now;
@@ -401,12 +401,12 @@ bench_webdis_cmd(void)
         }
     }
 
-    bench.start = kvmq_now_us();
+    bench.start = bench_now_us();
     bench_cpu_mark(0);
 
     (void) bench_http_loop(&run, NULL);
 
-    bench.end = kvmq_now_us();
+    bench.end = bench_now_us();
     bench.answered = run.answered;
     bench.errors += run.errors;
     bench.closed += run.failed;
@@ -498,7 +498,7 @@ bench_http_request(bench_http_run_t *run, bench_http_t *h)
         src = (int) (h - run->conns);
 
         /* the WS producers' data: as long as BYTES, or the prefix */
-        len = snprintf(data, 80, "%lld %d %lld ", (long long) kvmq_now_us(),
+        len = snprintf(data, 80, "%lld %d %lld ", (long long) bench_now_us(),
                        src, h->sent);
         body = bench.bytes > (long long) len ? (size_t) bench.bytes : len;
 
@@ -518,7 +518,7 @@ bench_http_request(bench_http_run_t *run, bench_http_t *h)
     } else {
         src = (int) (h - run->conns);
 
-        n = snprintf(data, 80, "%lld %d %lld ", (long long) kvmq_now_us(),
+        n = snprintf(data, 80, "%lld %d %lld ", (long long) bench_now_us(),
                      src, h->sent);
 
         while (n < bench.bytes && n < (int) sizeof(data)) {
@@ -541,7 +541,7 @@ bench_http_request(bench_http_run_t *run, bench_http_t *h)
 
     h->out_len = n;
     h->out_sent = 0;
-    h->sent_at = kvmq_now_us();
+    h->sent_at = bench_now_us();
     h->sent++;
 
     return 1;
@@ -646,7 +646,7 @@ bench_http_loop(bench_http_run_t *run, volatile int *stop)
             }
 
             if (run->record) {
-                bench_record(kvmq_now_us() - h->sent_at);
+                bench_hist_record(&bench.hist, bench_now_us() - h->sent_at);
             }
 
             /* one in flight: nothing follows the reply */

@@ -161,7 +161,7 @@ bench_raw_start(void)
     }
 
     if (getrandom(&raw.rnd, sizeof(raw.rnd), 0) != sizeof(raw.rnd)) {
-        raw.rnd = (uint64_t) kvmq_now_us() ^ ((uint64_t) getpid() << 32);
+        raw.rnd = (uint64_t) bench_now_us() ^ ((uint64_t) getpid() << 32);
     }
 
     raw.rnd |= 1;

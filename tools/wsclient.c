@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "wsclient.h"
 
@@ -41,17 +40,6 @@ static struct lws_protocols  kvmq_ws_protocols[] = {
 /* set by a failure inside lws_client_connect_via_info() */
 static int  kvmq_ws_connecting;
 static char kvmq_ws_connect_error[256];
-
-
-int64_t
-kvmq_now_us(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 
 int

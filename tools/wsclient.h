@@ -11,7 +11,6 @@
 
 
 #include <stddef.h>
-#include <stdint.h>
 #include <libwebsockets.h>
 
 
@@ -61,7 +60,6 @@ kvmq_ws_t *kvmq_ws_connect(struct lws_context *ctx, const kvmq_url_t *u,
     const char *path, const kvmq_ws_handler_t *h, void *data);
 int kvmq_ws_send(kvmq_ws_t *ws, const char *buf, size_t len);
 void kvmq_ws_close(kvmq_ws_t *ws);
-int64_t kvmq_now_us(void);
 
 
 #endif /* KVMQ_WSCLIENT_H */
