@@ -44,6 +44,11 @@ node_env() {
     export ERL_EPMD_ADDRESS=127.0.0.1
     export ERL_EPMD_PORT=$epmd_port
     export RABBITMQ_CONF_ENV_FILE=$dir/rabbitmq-env.conf
+    # the node is kvmqbench-PORT@localhost: resolve "localhost" inside
+    # Erlang, a machine without /etc/hosts (a bare chroot) cannot
+    printf '%s\n' '{host, {127,0,0,1}, ["localhost"]}.' \
+        '{lookup, [file, native]}.' > "$dir/inetrc"
+    export ERL_INETRC=$dir/inetrc
 }
 
 # wait until the pid is gone, up to $2 seconds; 0 if it is
