@@ -12,7 +12,7 @@ use MIME::Base64 qw(encode_base64);
 use Test::More;
 
 use lib 't/lib';
-use Kvmq::Test qw(json_decode json_encode);
+use Kvmq::Test qw(json_decode json_encode err_is reply_is);
 
 my $t = Kvmq::Test->new->skip_unless_module;
 $t->conf(<<'EOF')->run;
@@ -37,25 +37,6 @@ http {
 }
 EOF
 
-sub err_is {
-    my ($res, $status, $code, $msg, $name) = @_;
-    is($res->status, $status, "$name: status $status");
-    my $j = eval { json_decode($res->body) } // {};
-    is($j->{error}, $code, "$name: error $code");
-    if (ref $msg eq 'Regexp') {
-        like($j->{message}, $msg, "$name: message");
-    } elsif (defined $msg) {
-        is($j->{message}, $msg, "$name: message");
-    }
-}
-
-sub reply_is {
-    my ($res, $status, $body, $name) = @_;
-    is($res->status, $status, "$name: status $status");
-    is($res->body, $body, "$name: body");
-    is($res->header('Content-Type'), 'application/json',
-       "$name: JSON content type");
-}
 
 my $b64 = sub { encode_base64($_[0], '') };
 my $r;

@@ -11,7 +11,7 @@ use MIME::Base64 qw(encode_base64);
 use Test::More;
 
 use lib 't/lib';
-use Kvmq::Test qw(json_decode json_encode);
+use Kvmq::Test qw(json_decode json_encode err_is);
 
 my $t = Kvmq::Test->new->skip_unless_module;
 $t->conf(<<'EOF')->run;
@@ -34,17 +34,6 @@ http {
 }
 EOF
 
-sub err_is {
-    my ($res, $status, $code, $msg, $name) = @_;
-    is($res->status, $status, "$name: status $status");
-    my $j = eval { json_decode($res->body) } // {};
-    is($j->{error}, $code, "$name: error $code");
-    if (ref $msg eq 'Regexp') {
-        like($j->{message}, $msg, "$name: message");
-    } elsif (defined $msg) {
-        is($j->{message}, $msg, "$name: message");
-    }
-}
 
 my $k16 = 'k' x 16;
 my $k17 = 'k' x 17;

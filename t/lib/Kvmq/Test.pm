@@ -21,7 +21,7 @@ use POSIX qw(WNOHANG);
 use Test::More ();
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(json_decode json_encode);
+our @EXPORT_OK = qw(json_decode json_encode err_is reply_is);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../../..');
 our $NGINX_BIN = $ENV{KVMQ_NGINX} // '/usr/sbin/nginx';
@@ -36,6 +36,29 @@ my %PORTS_USED;        # ports handed out by this process
 
 sub json_encode { return $JSON->encode($_[0]); }
 sub json_decode { return $JSON->decode($_[0]); }
+
+# An error answer: the status, {"error": CODE} and, when $msg is given,
+# the message (a string, or a regexp to match).
+sub err_is {
+    my ($res, $status, $code, $msg, $name) = @_;
+    Test::More::is($res->status, $status, "$name: status $status");
+    my $j = eval { json_decode($res->body) } // {};
+    Test::More::is($j->{error}, $code, "$name: error $code");
+    if (ref $msg eq 'Regexp') {
+        Test::More::like($j->{message}, $msg, "$name: message");
+    } elsif (defined $msg) {
+        Test::More::is($j->{message}, $msg, "$name: message");
+    }
+}
+
+# A JSON answer: the status and the exact body.
+sub reply_is {
+    my ($res, $status, $body, $name) = @_;
+    Test::More::is($res->status, $status, "$name: status $status");
+    Test::More::is($res->body, $body, "$name: body");
+    Test::More::is($res->header('Content-Type'), 'application/json',
+                   "$name: JSON content type");
+}
 
 
 ###########################################################################
