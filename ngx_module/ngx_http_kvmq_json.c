@@ -487,9 +487,7 @@ static int
 ngx_http_kvmq_p_arg(ngx_http_kvmq_parse_t *p, const u_char *s, size_t len,
     ngx_uint_t string)
 {
-    ngx_int_t      rc;
-    ngx_str_t      v;
-    kvmq_slice_t  *a;
+    const char  *err;
 
     if (p->depth == 0) {
         return ngx_http_kvmq_p_fail(p, "a command is a JSON array");
@@ -504,36 +502,10 @@ ngx_http_kvmq_p_arg(ngx_http_kvmq_parse_t *p, const u_char *s, size_t len,
         p->mode = 1;
     }
 
-    if (string && p->base64) {
-        rc = ngx_http_kvmq_base64_decode(p->pool, &v, s, len);
+    err = ngx_http_kvmq_arg_push(p->pool, p->args, s, len,
+                                 string && p->base64);
 
-        if (rc == NGX_ERROR) {
-            return ngx_http_kvmq_p_fail(p, "out of memory");
-        }
-
-        if (rc == NGX_DECLINED) {
-            return ngx_http_kvmq_p_fail(p, "invalid base64 string");
-        }
-
-    } else {
-        v.len = len;
-        v.data = ngx_pnalloc(p->pool, len ? len : 1);
-        if (v.data == NULL) {
-            return ngx_http_kvmq_p_fail(p, "out of memory");
-        }
-
-        ngx_memcpy(v.data, s, len);
-    }
-
-    a = ngx_array_push(p->args);
-    if (a == NULL) {
-        return ngx_http_kvmq_p_fail(p, "out of memory");
-    }
-
-    a->data = v.data;
-    a->len = v.len;
-
-    return 1;
+    return err ? ngx_http_kvmq_p_fail(p, err) : 1;
 }
 
 

@@ -265,6 +265,8 @@ ngx_int_t ngx_http_kvmq_unescape(ngx_pool_t *pool, ngx_str_t *dst,
     const u_char *p, size_t len, ngx_uint_t plus);
 ngx_int_t ngx_http_kvmq_base64_decode(ngx_pool_t *pool, ngx_str_t *dst,
     const u_char *p, size_t len);
+const char *ngx_http_kvmq_arg_push(ngx_pool_t *pool, ngx_array_t *args,
+    const u_char *s, size_t len, ngx_uint_t base64);
 ngx_int_t ngx_http_kvmq_is_int(const u_char *p, size_t len);
 ngx_int_t ngx_http_kvmq_is_uint(const u_char *p, size_t len);
 ngx_int_t ngx_http_kvmq_is_json_number(const u_char *p, size_t len);

@@ -321,44 +321,16 @@ static int
 ngx_http_kvmq_flat_push(ngx_http_kvmq_flat_t *f, const u_char *s, size_t len,
     ngx_uint_t string)
 {
-    ngx_int_t      rc;
-    ngx_str_t      v;
-    kvmq_slice_t  *a;
+    const char  *err;
 
     if (f->depth != 1) {
         return ngx_http_kvmq_flat_fail(f, ngx_http_kvmq_flat_what(f));
     }
 
-    if (string && f->base64) {
-        rc = ngx_http_kvmq_base64_decode(f->pool, &v, s, len);
+    err = ngx_http_kvmq_arg_push(f->pool, f->args, s, len,
+                                 string && f->base64);
 
-        if (rc == NGX_ERROR) {
-            return ngx_http_kvmq_flat_fail(f, "out of memory");
-        }
-
-        if (rc == NGX_DECLINED) {
-            return ngx_http_kvmq_flat_fail(f, "invalid base64 string");
-        }
-
-    } else {
-        v.len = len;
-        v.data = ngx_pnalloc(f->pool, len ? len : 1);
-        if (v.data == NULL) {
-            return ngx_http_kvmq_flat_fail(f, "out of memory");
-        }
-
-        ngx_memcpy(v.data, s, len);
-    }
-
-    a = ngx_array_push(f->args);
-    if (a == NULL) {
-        return ngx_http_kvmq_flat_fail(f, "out of memory");
-    }
-
-    a->data = v.data;
-    a->len = v.len;
-
-    return 1;
+    return err ? ngx_http_kvmq_flat_fail(f, err) : 1;
 }
 
 

@@ -234,6 +234,53 @@ ngx_http_kvmq_base64_decode(ngx_pool_t *pool, ngx_str_t *dst,
 }
 
 
+/*
+ * A JSON scalar of a request body as one more argument, copied into the
+ * pool (yajl's buffer does not outlive the callback); a string is base64
+ * decoded when the request asked for it.  NULL, or what went wrong.
+ */
+
+const char *
+ngx_http_kvmq_arg_push(ngx_pool_t *pool, ngx_array_t *args, const u_char *s,
+    size_t len, ngx_uint_t base64)
+{
+    ngx_int_t      rc;
+    ngx_str_t      v;
+    kvmq_slice_t  *a;
+
+    if (base64) {
+        rc = ngx_http_kvmq_base64_decode(pool, &v, s, len);
+
+        if (rc == NGX_ERROR) {
+            return "out of memory";
+        }
+
+        if (rc == NGX_DECLINED) {
+            return "invalid base64 string";
+        }
+
+    } else {
+        v.len = len;
+        v.data = ngx_pnalloc(pool, len ? len : 1);
+        if (v.data == NULL) {
+            return "out of memory";
+        }
+
+        ngx_memcpy(v.data, s, len);
+    }
+
+    a = ngx_array_push(args);
+    if (a == NULL) {
+        return "out of memory";
+    }
+
+    a->data = v.data;
+    a->len = v.len;
+
+    return NULL;
+}
+
+
 /* a decimal integer as Redis takes it: optional '-', no leading zeros */
 
 ngx_int_t
